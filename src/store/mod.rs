@@ -1,0 +1,252 @@
+//! Lead and exposure storage behind one trait.
+//!
+//! The capture server, the report and the dashboard talk to storage only through [`Store`].
+//! Two implementations share it: SQLite (embedded default, one group-committing writer) and
+//! PostgreSQL (many stateless capture instances behind a load balancer). Every write method
+//! resolves only after its transaction has committed durably, so an acknowledged submission
+//! survives a crash.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Result type of every storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What can go wrong in storage. The capture server maps every variant to a 503 with a
+/// stable error code; none of them is the client's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or the writer has shut down.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The schema could not be brought to the current version.
+    #[error("schema migration failed: {0}")]
+    Migration(String),
+    /// The `--db` URL is not one we understand.
+    #[error("unsupported database URL {0:?} (expected sqlite:PATH or postgres://...)")]
+    BadUrl(String),
+}
+
+/// UTM parameters of the landing URL, as the browser script copies them into the form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Utm {
+    /// `utm_source`
+    pub source: Option<String>,
+    /// `utm_medium`
+    pub medium: Option<String>,
+    /// `utm_campaign`
+    pub campaign: Option<String>,
+    /// `utm_term`
+    pub term: Option<String>,
+    /// `utm_content`
+    pub content: Option<String>,
+}
+
+/// Why a lead's experiment attribution was not counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributionFlag {
+    /// `_experiment` names no experiment in the manifest.
+    UnknownExperiment,
+    /// `_variant` names no variant of that experiment.
+    UnknownVariant,
+}
+
+/// A validated lead as the capture server hands it to the store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewLead {
+    /// When the server received it.
+    pub received_at: DateTime<Utc>,
+    /// Form id.
+    pub form: String,
+    /// The visitor's answers, field name to value (checkbox groups are arrays).
+    pub answers: serde_json::Map<String, serde_json::Value>,
+    /// The answer of the form's email field, lower-cased, if any.
+    pub email: Option<String>,
+    /// `_experiment` as submitted (kept even when unknown).
+    pub experiment: Option<String>,
+    /// `_variant` as submitted (kept even when unknown).
+    pub variant: Option<String>,
+    /// Set when the attribution is not counted toward the experiment.
+    pub attribution_flag: Option<AttributionFlag>,
+    /// `_visitor`, the first-party visitor id.
+    pub visitor: Option<String>,
+    /// `_page`, the path the form was submitted from.
+    pub page: Option<String>,
+    /// The referrer the script captured.
+    pub referrer: Option<String>,
+    /// UTM parameters.
+    pub utm: Utm,
+    /// The request's user agent.
+    pub user_agent: Option<String>,
+    /// Keyed hash of the client IP (the key rotates daily); never the raw address.
+    pub ip_hash: Option<String>,
+    /// Qualification score.
+    pub score: i64,
+    /// Whether the score reached the form's threshold.
+    pub qualified: bool,
+    /// Set when the lead is spam (e.g. `honeypot`); spam is stored, never counted or delivered.
+    pub spam_reason: Option<String>,
+    /// The consent checkbox's label text, stored as proof of consent.
+    pub consent: Option<String>,
+    /// Identity of the submission for deduplication: the same key within
+    /// [`DEDUPE_WINDOW_SECS`] of an earlier lead returns the earlier lead's id.
+    pub dedupe_key: String,
+}
+
+/// How long an identical submission (same `dedupe_key`) counts as the same lead.
+pub const DEDUPE_WINDOW_SECS: i64 = 300;
+
+/// The store's answer to [`Store::insert_lead`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadReceipt {
+    /// Time-ordered lead id (UUIDv7 text).
+    pub id: String,
+    /// True when this was a repeat of an earlier lead inside the dedupe window.
+    pub duplicate: bool,
+    /// Whether the (original) lead is qualified.
+    pub qualified: bool,
+}
+
+/// One exposure of a visitor to an experiment's variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exposure {
+    /// Experiment id.
+    pub experiment: String,
+    /// Variant id the visitor saw.
+    pub variant: String,
+    /// First-party visitor id.
+    pub visitor: String,
+    /// Page path, if known.
+    pub page: Option<String>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// The store's answer to [`Store::record_exposure`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposureReceipt {
+    /// True for the visitor's first exposure to this experiment.
+    pub first: bool,
+    /// The visitor's variant: the first one ever recorded for (experiment, visitor).
+    pub variant: String,
+}
+
+/// Raw per-variant counts of one experiment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantCounts {
+    /// Variant id.
+    pub variant: String,
+    /// Distinct exposed visitors (their first variant is this one).
+    pub visitors: u64,
+    /// Distinct exposed visitors who submitted the goal form (not spam, not flagged).
+    pub conversions: u64,
+    /// Of those, visitors with at least one qualified lead.
+    pub qualified: u64,
+    /// Page views including repeats.
+    pub views: u64,
+}
+
+/// Cumulative-chart input: conversions and visitors of one variant on one UTC day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyVariantCounts {
+    /// UTC day.
+    pub day: NaiveDate,
+    /// Variant id.
+    pub variant: String,
+    /// Visitors first exposed that day.
+    pub visitors: u64,
+    /// Conversions that day (first goal submission of an exposed visitor).
+    pub conversions: u64,
+}
+
+/// Filter and page for listing leads (dashboard, export).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadQuery {
+    /// Only this form.
+    pub form: Option<String>,
+    /// Only this experiment.
+    pub experiment: Option<String>,
+    /// Only this variant.
+    pub variant: Option<String>,
+    /// Only qualified (true) or unqualified (false) leads.
+    pub qualified: Option<bool>,
+    /// Only spam (true) or only non-spam (false); `None` means both.
+    pub spam: Option<bool>,
+    /// Page size; 0 means no limit.
+    pub limit: u32,
+    /// Rows to skip.
+    pub offset: u32,
+}
+
+/// A stored lead, newest first in listings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    /// Time-ordered id.
+    pub id: String,
+    /// Everything that was recorded.
+    #[serde(flatten)]
+    pub lead: NewLead,
+}
+
+/// Write-path figures for `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommitStats {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Sum of commit latencies in seconds.
+    pub commit_seconds_sum: f64,
+    /// Cumulative commit-latency histogram: (upper bound in seconds, count).
+    pub commit_seconds_buckets: Vec<(f64, u64)>,
+    /// Sum of batch sizes (writes per transaction).
+    pub batch_size_sum: u64,
+    /// Cumulative batch-size histogram: (upper bound, count).
+    pub batch_size_buckets: Vec<(f64, u64)>,
+}
+
+/// Storage used by the capture server, the report and the dashboard.
+///
+/// Every write resolves only after its transaction committed durably. A lead that names a
+/// known experiment and variant (`attribution_flag` is `None`, not spam, visitor known) also
+/// records the implied exposure in the same transaction: beacons get blocked, submissions
+/// must still count.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Store a lead (deduplicated on `dedupe_key` within [`DEDUPE_WINDOW_SECS`]).
+    async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt>;
+    /// Record an exposure; the visitor's first variant sticks, repeats count as views.
+    async fn record_exposure(&self, exposure: Exposure) -> StoreResult<ExposureReceipt>;
+    /// Per-variant counts of an experiment whose conversion is a submission of `goal_form`.
+    async fn experiment_counts(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<VariantCounts>>;
+    /// Per-day counts for the cumulative chart, oldest first.
+    async fn daily_counts(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<DailyVariantCounts>>;
+    /// First exposure time of an experiment, if any.
+    async fn experiment_started_at(&self, experiment: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Leads matching `query`, newest first.
+    async fn leads(&self, query: &LeadQuery) -> StoreResult<Vec<Lead>>;
+    /// How many leads match `query` (ignoring limit/offset).
+    async fn count_leads(&self, query: &LeadQuery) -> StoreResult<u64>;
+    /// Erase every lead with this email (right to erasure); returns how many.
+    async fn erase_leads(&self, email: &str) -> StoreResult<u64>;
+    /// Cheap liveness check for `/healthz`.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Write-path figures for `/metrics`.
+    fn commit_stats(&self) -> CommitStats;
+    /// Flush queued writes and stop the writer (graceful shutdown).
+    async fn close(&self) -> StoreResult<()>;
+}
+
+/// A shared handle to whichever store `--db` chose.
+pub type SharedStore = Arc<dyn Store>;
