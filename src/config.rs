@@ -1,1 +1,168 @@
-//! TODO(module): config
+//! `splitmark.toml` -> [`Config`]: loaded once per build, immutable afterwards.
+//!
+//! The forms, capture and campaign tables are kept as raw TOML here and parsed by the modules
+//! that own them, so the site build does not depend on the capture server's settings.
+
+use crate::diagnostics::Diagnostic;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The name of the site configuration file in a site root.
+pub const CONFIG_FILE: &str = "splitmark.toml";
+
+/// Site configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Absolute URL the site is served from, e.g. `https://example.com` (no trailing slash).
+    pub base_url: String,
+    /// Site title, shown after page titles and in feeds.
+    #[serde(default)]
+    pub title: String,
+    /// Default meta description.
+    #[serde(default)]
+    pub description: String,
+    /// `<html lang>` value.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Author or organisation name (feeds, JSON-LD).
+    #[serde(default)]
+    pub author: String,
+    /// Theme folder under `themes/`; `default` is embedded in the binary.
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    /// Items per page in section and tag lists.
+    #[serde(default = "default_paginate_by")]
+    pub paginate_by: usize,
+    /// Minify HTML and CSS output.
+    #[serde(default)]
+    pub minify: bool,
+    /// Image used for social cards when a page has none (a site path or URL).
+    #[serde(default)]
+    pub default_image: Option<String>,
+    /// Theme colour for mobile browser chrome.
+    #[serde(default = "default_theme_color")]
+    pub theme_color: String,
+    /// Navigation menu: `[[menu]] name = "Blog", url = "/blog/"`.
+    #[serde(default)]
+    pub menu: Vec<MenuItem>,
+    /// Free table for templates.
+    #[serde(default)]
+    pub extra: toml::Table,
+    /// `[forms.<id>]`: parsed by [`crate::forms`].
+    #[serde(default, skip_serializing)]
+    pub forms: toml::Table,
+    /// `[capture]`: parsed by the capture server.
+    #[serde(default, skip_serializing)]
+    pub capture: toml::Table,
+    /// `[campaigns.<utm_campaign>]`: costs for the report.
+    #[serde(default, skip_serializing)]
+    pub campaigns: toml::Table,
+}
+
+/// One navigation link.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MenuItem {
+    /// Link text.
+    pub name: String,
+    /// Site path or absolute URL.
+    pub url: String,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_theme() -> String {
+    "default".into()
+}
+fn default_paginate_by() -> usize {
+    10
+}
+fn default_theme_color() -> String {
+    "#1f4fd1".into()
+}
+
+impl Config {
+    /// Reads and validates `<root>/splitmark.toml`.
+    pub fn load(root: &Path) -> Result<Config, Diagnostic> {
+        let path: PathBuf = root.join(CONFIG_FILE);
+        let source = std::fs::read_to_string(&path).map_err(|e| {
+            Diagnostic::file(CONFIG_FILE, format!("cannot read {}: {e}", path.display()))
+        })?;
+        Self::parse(&source)
+    }
+
+    /// Parses and validates configuration text.
+    pub fn parse(source: &str) -> Result<Config, Diagnostic> {
+        let mut config: Config = toml::from_str(source).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            Diagnostic::at_offset(CONFIG_FILE, source, offset, e.message().to_owned())
+        })?;
+        config.base_url = config.base_url.trim_end_matches('/').to_owned();
+        config.validate(source)?;
+        Ok(config)
+    }
+
+    fn validate(&self, source: &str) -> Result<(), Diagnostic> {
+        let at_key = |key: &str, msg: String| {
+            let offset = source.find(&format!("{key} ")).unwrap_or(0);
+            Diagnostic::at_offset(CONFIG_FILE, source, offset, msg)
+        };
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return Err(at_key(
+                "base_url",
+                format!(
+                    "base_url must be an absolute http(s) URL, got {:?}",
+                    self.base_url
+                ),
+            ));
+        }
+        if self.paginate_by == 0 {
+            return Err(at_key(
+                "paginate_by",
+                "paginate_by must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Absolute URL of a site path (`/blog/` -> `https://example.com/blog/`).
+    pub fn permalink(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            return path.to_owned();
+        }
+        if path.starts_with('/') {
+            format!("{}{}", self.base_url, path)
+        } else {
+            format!("{}/{}", self.base_url, path)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_trailing_slash() {
+        let c = Config::parse("base_url = \"https://x.test/\"\ntitle = \"X\"\n").unwrap();
+        assert_eq!(c.base_url, "https://x.test");
+        assert_eq!(c.language, "en");
+        assert_eq!(c.paginate_by, 10);
+        assert_eq!(c.permalink("/a/"), "https://x.test/a/");
+    }
+
+    #[test]
+    fn bad_toml_names_line() {
+        let err = Config::parse("title = \"X\"\nbase_url = \n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+    }
+
+    #[test]
+    fn relative_base_url_is_refused() {
+        let err = Config::parse("base_url = \"/site\"\n").unwrap_err();
+        assert!(err.message.contains("absolute"), "{err}");
+        assert_eq!(err.line, 1);
+    }
+}

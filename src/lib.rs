@@ -8,6 +8,8 @@
 pub mod capture;
 pub mod config;
 pub mod content;
+pub mod devserver;
+pub mod diagnostics;
 pub mod experiments;
 pub mod forms;
 pub mod manifest;

@@ -1,1 +1,141 @@
-fn main() {}
+//! The `splitmark` command line: parses arguments, then calls one library function per command.
+
+use clap::{Parser, Subcommand};
+use splitmark::site::{self, BuildOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "splitmark",
+    version,
+    about = "Markdown to fast landing pages with A/B-tested lead capture"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new site in DIR.
+    Init {
+        /// Folder to create (must be empty or missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build the site into the output folder.
+    Build {
+        /// Site root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Output folder (default: ROOT/public).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Override base_url.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Include drafts.
+        #[arg(long)]
+        drafts: bool,
+    },
+    /// Build, serve with live reload and run the capture API.
+    Serve {
+        /// Site root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// Port.
+        #[arg(long, default_value_t = 1111)]
+        port: u16,
+        /// Include drafts.
+        #[arg(long)]
+        drafts: bool,
+    },
+    /// Load and render without writing; report problems.
+    Check {
+        /// Site root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init { dir } => site::init(&dir).map(|()| {
+            println!(
+                "Created a new site in {}. Next: cd {0} && splitmark serve",
+                dir.display()
+            );
+        }),
+        Command::Build {
+            root,
+            output,
+            base_url,
+            drafts,
+        } => {
+            let opts = BuildOptions {
+                root,
+                output,
+                base_url,
+                drafts,
+                progress: true,
+            };
+            run_build(&opts)
+        }
+        Command::Serve {
+            root,
+            bind,
+            port,
+            drafts,
+        } => splitmark::devserver::run(splitmark::devserver::ServeOptions {
+            root,
+            bind,
+            port,
+            drafts,
+        }),
+        Command::Check { root } => run_check(&BuildOptions::new(root)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_build(opts: &BuildOptions) -> anyhow::Result<()> {
+    let report = site::build(opts).map_err(|d| {
+        anyhow::anyhow!(
+            "{d}\nBuild failed; {} left untouched.",
+            opts.output_dir().display()
+        )
+    })?;
+    println!("{report}");
+    Ok(())
+}
+
+fn run_check(opts: &BuildOptions) -> anyhow::Result<()> {
+    let report = site::check(opts);
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &report.errors {
+        eprintln!("error: {e}");
+    }
+    println!(
+        "Checked {} pages: {} errors, {} warnings",
+        report.pages,
+        report.errors.len(),
+        report.warnings.len()
+    );
+    if report.errors.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("check failed")
+    }
+}

@@ -1,1 +1,420 @@
-//! TODO(module): site
+//! The build: load -> render Markdown -> plan jobs -> render in parallel -> write atomically.
+//!
+//! Learned from Zola 0.23: the shared context is serialized once, one flat job queue runs in
+//! parallel, and list pages see only the summaries of their own items.
+
+pub mod context;
+mod init;
+pub mod jobs;
+pub mod output;
+mod shortcodes;
+pub mod templates;
+
+pub use init::init;
+pub use shortcodes::{RustShortcode, ShortcodeRegistry};
+
+use crate::config::Config;
+use crate::content::{Library, LoadOptions};
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::markdown::{self, MarkdownContext, Rendered};
+use context::SiteData;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What to build.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// Site root (folder with `splitmark.toml`).
+    pub root: PathBuf,
+    /// Output folder; default `<root>/public`.
+    pub output: Option<PathBuf>,
+    /// Overrides `base_url` (e.g. for a preview deploy or the dev server).
+    pub base_url: Option<String>,
+    /// Include drafts.
+    pub drafts: bool,
+    /// Show a progress bar on stderr for long builds.
+    pub progress: bool,
+}
+
+impl BuildOptions {
+    /// Options for building `root` with defaults.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        BuildOptions {
+            root: root.into(),
+            ..Default::default()
+        }
+    }
+    /// The output folder.
+    pub fn output_dir(&self) -> PathBuf {
+        self.output
+            .clone()
+            .unwrap_or_else(|| self.root.join("public"))
+    }
+}
+
+/// What a successful build produced.
+#[derive(Clone, Debug)]
+pub struct BuildReport {
+    /// Pages rendered.
+    pub pages: usize,
+    /// Sections rendered.
+    pub sections: usize,
+    /// Files written by render jobs.
+    pub rendered: usize,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+impl std::fmt::Display for BuildReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Built {} pages, {} sections ({} files) in {} ms",
+            self.pages,
+            self.sections,
+            self.rendered,
+            self.duration.as_millis()
+        )
+    }
+}
+
+/// Problems found by `check`.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Problems that fail a build.
+    pub errors: Vec<Diagnostic>,
+    /// Problems worth fixing (SEO, accessibility).
+    pub warnings: Vec<Diagnostic>,
+    /// Pages checked.
+    pub pages: usize,
+}
+
+/// A loaded and rendered site, before anything is written.
+struct Prepared {
+    config: Config,
+    library: Library,
+    tera: tera::Tera,
+    sources: templates::TemplateSources,
+    pages_md: Vec<Rendered>,
+    sections_md: Vec<Rendered>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// Loads config, content and templates and renders all Markdown; collects every error.
+fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
+    let mut config = Config::load(&opts.root).map_err(|d| Diagnostics(vec![d]))?;
+    if let Some(url) = &opts.base_url {
+        config.base_url = url.trim_end_matches('/').to_owned();
+    }
+    let load = LoadOptions {
+        root: opts.root.clone(),
+        drafts: opts.drafts,
+    };
+    let (library, templates) = rayon::join(
+        || Library::load(&load),
+        || templates::load(&opts.root, &config),
+    );
+    let mut errors = Vec::new();
+    let library = library.map_err(|e| errors.extend(e)).ok();
+    let templates = templates.map_err(|e| errors.push(e)).ok();
+    let (Some(library), Some((tera, sources))) = (library, templates) else {
+        return Err(Diagnostics(errors).sorted());
+    };
+    let registry = ShortcodeRegistry::builtin(&config);
+    let handler = registry.handler(&tera);
+    let missing_alt = Mutex::new(Vec::new());
+    let resolve = |p: &str| library.resolve(p).map(str::to_owned);
+    let render_doc = |doc: &crate::content::Document| -> Result<Rendered, Vec<Diagnostic>> {
+        let file = doc.file.clone();
+        let hook = |img: &markdown::ImageRef<'_>| -> Option<String> {
+            if img.alt.trim().is_empty() {
+                missing_alt.lock().expect("alt list").push(Diagnostic::file(
+                    &file,
+                    format!("image {} has no alt text", img.src),
+                ));
+            }
+            None
+        };
+        let ctx = MarkdownContext {
+            file: &doc.file,
+            body_line: doc.body_line,
+            page_path: &doc.path,
+            resolve: &resolve,
+            shortcodes: &handler,
+            image_hook: Some(&hook),
+        };
+        markdown::render(&doc.body, &ctx)
+    };
+    let (pages_md, sections_md): (Vec<_>, Vec<_>) = rayon::join(
+        || {
+            library
+                .pages
+                .par_iter()
+                .map(|p| render_doc(&p.doc))
+                .collect()
+        },
+        || {
+            library
+                .sections
+                .par_iter()
+                .map(|s| render_doc(&s.doc))
+                .collect()
+        },
+    );
+    let mut unwrap = |v: Vec<Result<Rendered, Vec<Diagnostic>>>| -> Vec<Rendered> {
+        v.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|e| {
+                    errors.extend(e);
+                    Rendered::default()
+                })
+            })
+            .collect()
+    };
+    let pages_md = unwrap(pages_md);
+    let sections_md = unwrap(sections_md);
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors).sorted());
+    }
+    let warnings = missing_alt.into_inner().unwrap_or_default();
+    Ok(Prepared {
+        config,
+        library,
+        tera,
+        sources,
+        pages_md,
+        sections_md,
+        warnings,
+    })
+}
+
+fn site_data(p: &Prepared) -> SiteData<'_> {
+    let summaries = p
+        .library
+        .pages
+        .par_iter()
+        .zip(p.pages_md.par_iter())
+        .map(|(page, md)| context::page_summary(&p.config, page, md))
+        .collect();
+    SiteData {
+        config: &p.config,
+        library: &p.library,
+        pages_md: p.pages_md.clone(),
+        sections_md: p.sections_md.clone(),
+        config_value: tera::Value::from_serializable(&p.config),
+        summaries,
+    }
+}
+
+/// Renders every job into `out` and copies static files; returns the number of jobs.
+fn render_into(
+    p: &Prepared,
+    root: &Path,
+    out: &output::Output,
+    progress: bool,
+) -> Result<usize, Diagnostics> {
+    let data = site_data(p);
+    let jobs = jobs::plan(&data, &p.tera);
+    let bar =
+        (progress && jobs.len() > 500 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .then(|| indicatif::ProgressBar::new(jobs.len() as u64));
+    let post = |_path: &str, html: String| {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+        html
+    };
+    let mut errors = jobs::run(&jobs, &data, &p.tera, &p.sources, out, &post);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let of = jobs
+        .iter()
+        .filter(|j| matches!(j, jobs::RenderJob::Sitemap { .. }))
+        .count();
+    if let Some(index) = jobs::sitemap_index(&data, of) {
+        if let Err(e) = out.write("sitemap.xml", index.as_bytes()) {
+            errors.push(Diagnostic::file(
+                "sitemap.xml",
+                format!("cannot write: {e}"),
+            ));
+        }
+    }
+    if let Err(e) = write_redirects(&p.library, &p.config, out) {
+        errors.push(Diagnostic::file("_redirects", format!("cannot write: {e}")));
+    }
+    if let Err(e) = copy_static(root, &p.config, &p.library, out) {
+        errors.push(e);
+    }
+    if errors.is_empty() {
+        Ok(jobs.len())
+    } else {
+        Err(Diagnostics(errors).sorted())
+    }
+}
+
+/// Builds the site; on any error the previous output stays untouched.
+pub fn build(opts: &BuildOptions) -> Result<BuildReport, Diagnostics> {
+    let started = Instant::now();
+    let prepared = prepare(opts)?;
+    let target = opts.output_dir();
+    let out = output::Output::new(&target).map_err(|e| {
+        Diagnostics(vec![Diagnostic::file(
+            &target,
+            format!("cannot create output: {e}"),
+        )])
+    })?;
+    let rendered = render_into(&prepared, &opts.root, &out, opts.progress)?;
+    out.commit().map_err(|e| {
+        Diagnostics(vec![Diagnostic::file(
+            &target,
+            format!("cannot replace output: {e}"),
+        )])
+    })?;
+    Ok(BuildReport {
+        pages: prepared.library.pages.len(),
+        sections: prepared.library.sections.len(),
+        rendered,
+        duration: started.elapsed(),
+    })
+}
+
+/// Loads and renders the site without touching the output; reports problems.
+pub fn check(opts: &BuildOptions) -> CheckReport {
+    let prepared = match prepare(opts) {
+        Ok(p) => p,
+        Err(d) => {
+            return CheckReport {
+                errors: d.0,
+                ..Default::default()
+            }
+        }
+    };
+    let mut report = CheckReport {
+        pages: prepared.library.pages.len(),
+        ..Default::default()
+    };
+    report.warnings.extend(prepared.warnings.iter().cloned());
+    for p in &prepared.library.pages {
+        let m = &p.doc.meta;
+        let file = &p.doc.file;
+        if m.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            report
+                .warnings
+                .push(Diagnostic::file(file, "page has no title"));
+        } else if let Some(t) = &m.title {
+            let full = t.chars().count() + 3 + prepared.config.title.chars().count();
+            if full > 60 {
+                report.warnings.push(Diagnostic::file(
+                    file,
+                    format!(
+                        "title with site name is {full} characters; search results show about 60"
+                    ),
+                ));
+            }
+        }
+        if m.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            report.warnings.push(Diagnostic::file(
+                file,
+                "page has no description (the summary is used instead)",
+            ));
+        }
+    }
+    match tempfile::tempdir() {
+        Ok(tmp) => match output::Output::new(&tmp.path().join("public")) {
+            Ok(out) => {
+                if let Err(d) = render_into(&prepared, &opts.root, &out, false) {
+                    report.errors.extend(d.0);
+                }
+            }
+            Err(e) => report.errors.push(Diagnostic::file(
+                "check",
+                format!("cannot create scratch output: {e}"),
+            )),
+        },
+        Err(e) => report.errors.push(Diagnostic::file(
+            "check",
+            format!("cannot create scratch output: {e}"),
+        )),
+    }
+    report
+}
+
+/// `_redirects` (Netlify/Cloudflare Pages) and an nginx `map` for every alias.
+fn write_redirects(lib: &Library, config: &Config, out: &output::Output) -> std::io::Result<()> {
+    let mut netlify = String::new();
+    let mut nginx = String::from("# include inside http {}; then in server {}: if ($splitmark_redirect) { return 301 $splitmark_redirect; }\nmap $uri $splitmark_redirect {\n    default \"\";\n");
+    let mut any = false;
+    for p in &lib.pages {
+        for a in &p.doc.meta.aliases {
+            any = true;
+            let from = crate::content::library_alias(a);
+            netlify.push_str(&format!("{from} {} 301\n", p.doc.path));
+            nginx.push_str(&format!("    {from} {};\n", config.permalink(&p.doc.path)));
+        }
+    }
+    nginx.push_str("}\n");
+    if any {
+        out.write("_redirects", netlify.as_bytes())?;
+        out.write("_splitmark/nginx-redirects.conf", nginx.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, out: &output::Output, under: &str) -> Result<(), Diagnostic> {
+    if !from.is_dir() {
+        return Ok(());
+    }
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.map_err(|e| Diagnostic::file(from, format!("cannot read: {e}")))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(from)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        let bytes = std::fs::read(entry.path())
+            .map_err(|e| Diagnostic::file(entry.path(), format!("cannot read: {e}")))?;
+        out.write(&format!("{under}{rel}"), &bytes)
+            .map_err(|e| Diagnostic::file(entry.path(), format!("cannot copy: {e}")))?;
+    }
+    Ok(())
+}
+
+fn copy_static(
+    root: &Path,
+    config: &Config,
+    lib: &Library,
+    out: &output::Output,
+) -> Result<(), Diagnostic> {
+    if config.theme == "default" {
+        for (rel, bytes) in templates::embedded_static() {
+            out.write(rel, bytes)
+                .map_err(|e| Diagnostic::file(*rel, format!("cannot copy: {e}")))?;
+        }
+    }
+    copy_tree(
+        &root.join("themes").join(&config.theme).join("static"),
+        out,
+        "",
+    )?;
+    copy_tree(&root.join("static"), out, "")?;
+    for p in &lib.pages {
+        for asset in &p.assets {
+            let name = asset
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = std::fs::read(asset)
+                .map_err(|e| Diagnostic::file(asset, format!("cannot read: {e}")))?;
+            out.write(&format!("{}{name}", p.doc.path), &bytes)
+                .map_err(|e| Diagnostic::file(asset, format!("cannot copy: {e}")))?;
+        }
+    }
+    Ok(())
+}

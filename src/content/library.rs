@@ -1,0 +1,430 @@
+//! Loading `content/` into a read-only [`Library`].
+
+use super::front_matter;
+use super::{Document, Page, Section};
+use crate::diagnostics::{relative, Diagnostic};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// What to load.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Site root (the folder with `splitmark.toml`).
+    pub root: PathBuf,
+    /// Include pages marked `draft = true`.
+    pub drafts: bool,
+}
+
+/// One taxonomy (`tags`, `categories`) and its terms, sorted by name.
+#[derive(Clone, Debug)]
+pub struct Taxonomy {
+    /// `tags` or `categories`.
+    pub name: String,
+    /// Terms sorted by slug.
+    pub terms: Vec<Term>,
+}
+
+/// One term of a taxonomy.
+#[derive(Clone, Debug)]
+pub struct Term {
+    /// The term as first written.
+    pub name: String,
+    /// URL slug.
+    pub slug: String,
+    /// Site path, e.g. `/tags/rust/`.
+    pub path: String,
+    /// Pages with this term, newest first.
+    pub pages: Vec<usize>,
+}
+
+/// Every page, section and taxonomy of a site.
+#[derive(Clone, Debug, Default)]
+pub struct Library {
+    /// All pages (drafts only with `--drafts`).
+    pub pages: Vec<Page>,
+    /// All sections; index 0 is the home section.
+    pub sections: Vec<Section>,
+    /// `tags` and `categories` (only those that are used).
+    pub taxonomies: Vec<Taxonomy>,
+    by_content_path: HashMap<String, String>,
+}
+
+struct Parsed {
+    rel: PathBuf,
+    content_path: String,
+    meta: front_matter::FrontMatter,
+    body: String,
+    body_line: usize,
+}
+
+impl Library {
+    /// Loads every Markdown file under `<root>/content`, collecting all errors.
+    pub fn load(opts: &LoadOptions) -> Result<Library, Vec<Diagnostic>> {
+        let content = opts.root.join("content");
+        let (markdown, others) = walk(&content).map_err(|e| vec![e])?;
+        let results: Vec<Result<Parsed, Diagnostic>> = markdown
+            .par_iter()
+            .map(|path| parse_file(&opts.root, &content, path))
+            .collect();
+        let mut errors = Vec::new();
+        let mut parsed = Vec::new();
+        for r in results {
+            match r {
+                Ok(p) if p.meta.draft && !opts.drafts => {}
+                Ok(p) => parsed.push(p),
+                Err(e) => errors.push(e),
+            }
+        }
+        let lib = assemble(parsed, &others, &content, &opts.root, &mut errors);
+        if errors.is_empty() {
+            Ok(lib)
+        } else {
+            errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+            Err(errors)
+        }
+    }
+
+    /// Site path of a content file named as in `@/blog/hello.md`.
+    pub fn resolve(&self, content_path: &str) -> Option<&str> {
+        self.by_content_path.get(content_path).map(String::as_str)
+    }
+
+    /// The home section.
+    pub fn home(&self) -> &Section {
+        &self.sections[0]
+    }
+}
+
+fn walk(content: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
+    if !content.is_dir() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut markdown = Vec::new();
+    let mut others = Vec::new();
+    let entries = walkdir::WalkDir::new(content)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in entries {
+        let entry = entry.map_err(|e| Diagnostic::file("content", format!("cannot read: {e}")))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.into_path();
+        if path.extension().is_some_and(|e| e == "md") {
+            markdown.push(path);
+        } else {
+            others.push(path);
+        }
+    }
+    Ok((markdown, others))
+}
+
+fn parse_file(root: &Path, content: &Path, path: &Path) -> Result<Parsed, Diagnostic> {
+    let rel = relative(root, path);
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::file(&rel, format!("cannot read: {e}")))?;
+    let split = front_matter::split(&rel, &source)?;
+    let content_path = relative(content, path).to_string_lossy().replace('\\', "/");
+    Ok(Parsed {
+        rel,
+        content_path,
+        meta: split.front_matter,
+        body: split.body.to_owned(),
+        body_line: split.body_line,
+    })
+}
+
+/// Slugified site path of a folder below `content/` (`blog/Big News` -> `/blog/big-news/`).
+fn dir_path(dir: &str) -> String {
+    let mut out = String::from("/");
+    for seg in dir.split('/').filter(|s| !s.is_empty()) {
+        out.push_str(&slug::slugify(seg));
+        out.push('/');
+    }
+    out
+}
+
+fn parent_dir(content_path: &str) -> &str {
+    content_path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+fn assemble(
+    parsed: Vec<Parsed>,
+    others: &[PathBuf],
+    content: &Path,
+    root: &Path,
+    errors: &mut Vec<Diagnostic>,
+) -> Library {
+    let mut lib = Library::default();
+    // Sections: `_index.md` files, then implicit ones for folders holding pages.
+    let mut section_dirs: BTreeMap<String, usize> = BTreeMap::new();
+    let (index_files, page_files): (Vec<Parsed>, Vec<Parsed>) = parsed.into_iter().partition(|p| {
+        p.content_path.ends_with("_index.md")
+            && p.content_path.rsplit('/').next() == Some("_index.md")
+    });
+    let mut index_files = index_files;
+    index_files.sort_by(|a, b| a.content_path.cmp(&b.content_path));
+    let home_idx = index_files
+        .iter()
+        .position(|p| p.content_path == "_index.md");
+    let home = match home_idx {
+        Some(i) => Some(index_files.remove(i)),
+        None => None,
+    };
+    let push_section = |lib: &mut Library,
+                        section_dirs: &mut BTreeMap<String, usize>,
+                        dir: String,
+                        parsed: Option<Parsed>| {
+        let path = dir_path(&dir);
+        let doc = match parsed {
+            Some(p) => Document {
+                file: p.rel,
+                content_path: p.content_path,
+                path,
+                meta: p.meta,
+                body: p.body,
+                body_line: p.body_line,
+            },
+            None => Document {
+                file: PathBuf::from("content").join(&dir),
+                content_path: if dir.is_empty() {
+                    "_index.md".into()
+                } else {
+                    format!("{dir}/_index.md")
+                },
+                path,
+                meta: front_matter::FrontMatter {
+                    title: Some(implicit_title(&dir)),
+                    ..Default::default()
+                },
+                body: String::new(),
+                body_line: 1,
+            },
+        };
+        section_dirs.insert(dir, lib.sections.len());
+        lib.sections.push(Section {
+            doc,
+            pages: Vec::new(),
+            subsections: Vec::new(),
+            parent: None,
+        });
+    };
+    push_section(&mut lib, &mut section_dirs, String::new(), home);
+    for p in index_files {
+        let dir = parent_dir(&p.content_path).to_owned();
+        push_section(&mut lib, &mut section_dirs, dir, Some(p));
+    }
+    // A bundle is `dir/index.md`: the folder is the page, not a section.
+    let is_bundle = |p: &Parsed| p.content_path.rsplit('/').next() == Some("index.md");
+    for p in &page_files {
+        let dir = if is_bundle(p) {
+            parent_dir(parent_dir(&p.content_path))
+        } else {
+            parent_dir(&p.content_path)
+        };
+        let mut d = dir.to_owned();
+        // Implicit sections for every folder level holding pages (Hugo builds these too).
+        while !section_dirs.contains_key(&d) {
+            push_section(&mut lib, &mut section_dirs, d.clone(), None);
+            d = parent_dir(&d).to_owned();
+        }
+    }
+    // Parent links.
+    let dirs: Vec<(String, usize)> = section_dirs.iter().map(|(d, i)| (d.clone(), *i)).collect();
+    for (dir, idx) in &dirs {
+        if dir.is_empty() {
+            continue;
+        }
+        let mut d = parent_dir(dir).to_owned();
+        loop {
+            if let Some(&p) = section_dirs.get(&d) {
+                lib.sections[*idx].parent = Some(p);
+                lib.sections[p].subsections.push(*idx);
+                break;
+            }
+            if d.is_empty() {
+                break;
+            }
+            d = parent_dir(&d).to_owned();
+        }
+    }
+    // Pages.
+    let mut urls: HashMap<String, PathBuf> = HashMap::new();
+    for s in &lib.sections {
+        urls.insert(s.doc.path.clone(), s.doc.file.clone());
+        lib.by_content_path
+            .insert(s.doc.content_path.clone(), s.doc.path.clone());
+    }
+    for p in page_files {
+        let bundle = is_bundle(&p);
+        let (dir, stem) = if bundle {
+            let d = parent_dir(&p.content_path);
+            (
+                parent_dir(d).to_owned(),
+                d.rsplit('/').next().unwrap_or(d).to_owned(),
+            )
+        } else {
+            let file = p.content_path.rsplit('/').next().unwrap_or(&p.content_path);
+            (
+                parent_dir(&p.content_path).to_owned(),
+                file.trim_end_matches(".md").to_owned(),
+            )
+        };
+        let section = section_dirs[&dir];
+        let is_not_found = p.content_path == "404.md";
+        let slug = p
+            .meta
+            .slug
+            .clone()
+            .map(|s| slug::slugify(s))
+            .unwrap_or_else(|| slug::slugify(&stem));
+        let path = if is_not_found {
+            "/404.html".to_owned()
+        } else {
+            format!("{}{}/", lib.sections[section].doc.path, slug)
+        };
+        if let Some(other) = urls.get(&path) {
+            errors.push(Diagnostic::file(
+                &p.rel,
+                format!("URL {path} is also produced by {}", other.display()),
+            ));
+            continue;
+        }
+        urls.insert(path.clone(), p.rel.clone());
+        let assets = if bundle {
+            let bundle_dir = content.join(parent_dir(&p.content_path));
+            others
+                .iter()
+                .filter(|o| o.parent() == Some(bundle_dir.as_path()))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        lib.by_content_path
+            .insert(p.content_path.clone(), path.clone());
+        let idx = lib.pages.len();
+        lib.pages.push(Page {
+            doc: Document {
+                file: p.rel,
+                content_path: p.content_path,
+                path,
+                meta: p.meta,
+                body: p.body,
+                body_line: p.body_line,
+            },
+            section,
+            assets,
+            is_not_found,
+        });
+        if !is_not_found {
+            lib.sections[section].pages.push(idx);
+        }
+    }
+    for alias_owner in &lib.pages {
+        for alias in &alias_owner.doc.meta.aliases {
+            let a = normalize_alias(alias);
+            if let Some(other) = urls.get(&a) {
+                errors.push(Diagnostic::file(
+                    &alias_owner.doc.file,
+                    format!("alias {a} collides with {}", other.display()),
+                ));
+            }
+        }
+    }
+    let _ = root;
+    sort_sections(&mut lib);
+    lib.taxonomies = build_taxonomies(&lib.pages);
+    lib
+}
+
+/// `old/path` or `/old/path` -> `/old/path/` (a file-like alias such as `/a.html` is kept).
+pub fn normalize_alias(alias: &str) -> String {
+    let mut a = alias.trim().to_owned();
+    if !a.starts_with('/') {
+        a.insert(0, '/');
+    }
+    if !a.ends_with('/') && !a.rsplit('/').next().unwrap_or("").contains('.') {
+        a.push('/');
+    }
+    a
+}
+
+fn implicit_title(dir: &str) -> String {
+    let last = dir
+        .rsplit('/')
+        .next()
+        .unwrap_or(dir)
+        .replace(['-', '_'], " ");
+    let mut c = last.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn sort_sections(lib: &mut Library) {
+    let pages = &lib.pages;
+    for s in &mut lib.sections {
+        match s.doc.meta.sort_by.as_deref() {
+            Some("weight") => s.pages.sort_by_key(|&i| {
+                (
+                    pages[i].doc.meta.weight.unwrap_or(i64::MAX),
+                    pages[i].doc.path.clone(),
+                )
+            }),
+            Some("title") => s
+                .pages
+                .sort_by(|&a, &b| pages[a].doc.title().cmp(pages[b].doc.title())),
+            _ => s.pages.sort_by(|&a, &b| newest_first(pages, a, b)),
+        }
+    }
+}
+
+fn newest_first(pages: &[Page], a: usize, b: usize) -> std::cmp::Ordering {
+    pages[b]
+        .doc
+        .date()
+        .cmp(&pages[a].doc.date())
+        .then_with(|| pages[a].doc.path.cmp(&pages[b].doc.path))
+}
+
+fn build_taxonomies(pages: &[Page]) -> Vec<Taxonomy> {
+    let mut out = Vec::new();
+    for name in ["tags", "categories"] {
+        let mut terms: BTreeMap<String, Term> = BTreeMap::new();
+        for (i, p) in pages.iter().enumerate() {
+            let list = if name == "tags" {
+                &p.doc.meta.tags
+            } else {
+                &p.doc.meta.categories
+            };
+            for t in list {
+                let slug = slug::slugify(t);
+                let term = terms.entry(slug.clone()).or_insert_with(|| Term {
+                    name: t.clone(),
+                    path: format!("/{name}/{slug}/"),
+                    slug,
+                    pages: Vec::new(),
+                });
+                if term.pages.last() != Some(&i) {
+                    term.pages.push(i);
+                }
+            }
+        }
+        if terms.is_empty() {
+            continue;
+        }
+        let mut terms: Vec<Term> = terms.into_values().collect();
+        for t in &mut terms {
+            t.pages.sort_by(|&a, &b| newest_first(pages, a, b));
+        }
+        out.push(Taxonomy {
+            name: name.to_owned(),
+            terms,
+        });
+    }
+    out
+}
