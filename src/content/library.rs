@@ -60,29 +60,45 @@ struct Parsed {
 
 impl Library {
     /// Loads every Markdown file under `<root>/content`, collecting all errors.
-    pub fn load(opts: &LoadOptions) -> Result<Library, Vec<Diagnostic>> {
+    ///
+    /// On errors the partial library is returned too, so later stages (Markdown) can report
+    /// their own errors in the same run; files that failed to load still count as link
+    /// targets, which avoids a misleading "broken link" on top of the real error.
+    pub fn load(opts: &LoadOptions) -> (Library, Vec<Diagnostic>) {
         let content = opts.root.join("content");
-        let (markdown, others) = walk(&content).map_err(|e| vec![e])?;
+        let (markdown, others) = match walk(&content) {
+            Ok(x) => x,
+            Err(e) => return (Library::default(), vec![e]),
+        };
         let results: Vec<Result<Parsed, Diagnostic>> = markdown
             .par_iter()
             .map(|path| parse_file(&opts.root, &content, path))
             .collect();
         let mut errors = Vec::new();
         let mut parsed = Vec::new();
-        for r in results {
+        let mut failed = Vec::new();
+        for (r, path) in results.into_iter().zip(&markdown) {
             match r {
                 Ok(p) if p.meta.draft && !opts.drafts => {}
                 Ok(p) => parsed.push(p),
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    errors.push(e);
+                    failed.push(
+                        relative(&content, path)
+                            .to_string_lossy()
+                            .replace('\\', "/"),
+                    );
+                }
             }
         }
-        let lib = assemble(parsed, &others, &content, &opts.root, &mut errors);
-        if errors.is_empty() {
-            Ok(lib)
-        } else {
-            errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-            Err(errors)
+        let mut lib = assemble(parsed, &others, &content, &opts.root, &mut errors);
+        for f in failed {
+            lib.by_content_path
+                .entry(f)
+                .or_insert_with(|| "#".to_owned());
         }
+        errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        (lib, errors)
     }
 
     /// Site path of a content file named as in `@/blog/hello.md`.

@@ -116,10 +116,9 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
         || Library::load(&load),
         || templates::load(&opts.root, &config),
     );
-    let mut errors = Vec::new();
-    let library = library.map_err(|e| errors.extend(e)).ok();
+    let (library, mut errors) = library;
     let templates = templates.map_err(|e| errors.push(e)).ok();
-    let (Some(library), Some((tera, sources))) = (library, templates) else {
+    let Some((tera, sources)) = templates else {
         return Err(Diagnostics(errors).sorted());
     };
     let registry = ShortcodeRegistry::builtin(&config);
@@ -392,11 +391,10 @@ fn copy_static(
     lib: &Library,
     out: &output::Output,
 ) -> Result<(), Diagnostic> {
-    if config.theme == "default" {
-        for (rel, bytes) in templates::embedded_static() {
-            out.write(rel, bytes)
-                .map_err(|e| Diagnostic::file(*rel, format!("cannot copy: {e}")))?;
-        }
+    // Like templates, the embedded theme's files are the base layer under any theme.
+    for (rel, bytes) in templates::embedded_static() {
+        out.write(rel, bytes)
+            .map_err(|e| Diagnostic::file(*rel, format!("cannot copy: {e}")))?;
     }
     copy_tree(
         &root.join("themes").join(&config.theme).join("static"),

@@ -1,6 +1,7 @@
 //! Template loading and the functions/filters every template can use.
 //!
-//! Lookup order (later wins): the default theme embedded in the binary, then
+//! Lookup order (later wins): the default theme embedded in the binary (the base layer of
+//! every theme), then
 //! `themes/<theme>/templates` on disk, then the site's own `templates/`. A site overrides any
 //! theme template, partial, feed or sitemap by dropping a file of the same name.
 
@@ -71,15 +72,16 @@ pub fn theme_dirs(root: &Path, config: &Config) -> Vec<PathBuf> {
 /// Loads all templates and registers the site's functions and filters.
 pub fn load(root: &Path, config: &Config) -> Result<(Tera, TemplateSources), Diagnostic> {
     let mut all: BTreeMap<String, (String, String)> = BTreeMap::new();
-    if config.theme == "default" {
-        for (name, bytes) in embedded::TEMPLATES {
-            let source = String::from_utf8_lossy(bytes).into_owned();
-            all.insert(
-                (*name).to_owned(),
-                (source, format!("embedded default theme ({name})")),
-            );
-        }
-    } else if !root.join("themes").join(&config.theme).is_dir() {
+    // The embedded default theme is the base layer of every theme: a theme only needs the
+    // templates it changes.
+    for (name, bytes) in embedded::TEMPLATES {
+        let source = String::from_utf8_lossy(bytes).into_owned();
+        all.insert(
+            (*name).to_owned(),
+            (source, format!("embedded default theme ({name})")),
+        );
+    }
+    if config.theme != "default" && !root.join("themes").join(&config.theme).is_dir() {
         return Err(Diagnostic::file(
             crate::config::CONFIG_FILE,
             format!("theme {:?} not found in themes/", config.theme),
