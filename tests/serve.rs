@@ -8,7 +8,12 @@ use splitmark::devserver::{start, ServeOptions};
 use std::time::Duration;
 
 fn opts(site: &Site) -> ServeOptions {
-    ServeOptions { root: site.root().to_path_buf(), bind: "127.0.0.1".into(), port: 0, drafts: false }
+    ServeOptions {
+        root: site.root().to_path_buf(),
+        bind: "127.0.0.1".into(),
+        port: 0,
+        drafts: false,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,41 +26,81 @@ async fn serves_rebuilds_and_reloads() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("First title"));
-    assert!(html.contains("/__splitmark/livereload"), "live-reload script injected");
-    assert!(html.contains(&format!("href=\"{base}/a/\"")), "dev build uses the local base URL");
-    assert!(!site.out("index.html").exists(), "serve never writes public/");
+    assert!(
+        html.contains("/__splitmark/livereload"),
+        "live-reload script injected"
+    );
+    assert!(
+        html.contains(&format!("href=\"{base}/a/\"")),
+        "dev build uses the local base URL"
+    );
+    assert!(
+        !site.out("index.html").exists(),
+        "serve never writes public/"
+    );
 
     let mut events = server.live_reload().subscribe();
     site.write("content/a.md", "+++\ntitle = \"Second title\"\n+++\nbody\n");
-    let ev = tokio::time::timeout(Duration::from_secs(20), events.recv()).await.expect("a rebuild within 20 s").unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .expect("a rebuild within 20 s")
+        .unwrap();
     assert_eq!(ev, Event::Reload);
-    let html = client.get(format!("{base}/a/")).send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(format!("{base}/a/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Second title"), "{html}");
 
     // A broken edit keeps the last good build and reports the error.
     site.write("content/a.md", "+++\ntitle = \n+++\n");
     let ev = loop {
-        let ev = tokio::time::timeout(Duration::from_secs(20), events.recv()).await.expect("rebuild").unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("rebuild")
+            .unwrap();
         if matches!(ev, Event::BuildError(_)) {
             break ev;
         }
     };
-    let Event::BuildError(msg) = ev else { unreachable!() };
+    let Event::BuildError(msg) = ev else {
+        unreachable!()
+    };
     assert!(msg.contains("content/a.md:2:"), "{msg}");
-    let html = client.get(format!("{base}/a/")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Second title"), "last good build still served");
+    let html = client
+        .get(format!("{base}/a/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Second title"),
+        "last good build still served"
+    );
     server.stop().await;
 }
 
 #[tokio::test]
 async fn static_handler_validators_compression_404_and_traversal() {
-    let site = Site::new(&[("content/a.md", &format!("+++\ntitle = \"A\"\n+++\n{}\n", "long text ".repeat(300)))]);
+    let site = Site::new(&[(
+        "content/a.md",
+        &format!("+++\ntitle = \"A\"\n+++\n{}\n", "long text ".repeat(300)),
+    )]);
     site.build_ok();
     let handler = splitmark::capture::static_files::StaticSite::new(site.root().join("public"));
     let get = |path: &str, headers: &[(&str, &str)]| {
         let mut h = hyper::HeaderMap::new();
         for (k, v) in headers {
-            h.insert(hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.insert(
+                hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         let path = path.to_owned();
         let handler = handler.clone();
@@ -71,10 +116,17 @@ async fn static_handler_validators_compression_404_and_traversal() {
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     let br = get("/a/", &[("accept-encoding", "gzip, br")]).await;
     assert_eq!(br.headers()["content-encoding"], "br");
-    assert_eq!(get("/favicon.svg", &[]).await.headers()["content-type"], "image/svg+xml");
+    assert_eq!(
+        get("/favicon.svg", &[]).await.headers()["content-type"],
+        "image/svg+xml"
+    );
     let missing = get("/nope/", &[]).await;
     assert_eq!(missing.status(), 404);
-    assert_eq!(missing.headers()["content-type"], "text/html; charset=utf-8", "the built 404 page");
+    assert_eq!(
+        missing.headers()["content-type"],
+        "text/html; charset=utf-8",
+        "the built 404 page"
+    );
     assert_eq!(get("/a", &[]).await.status(), 301);
     assert_eq!(get("/../secret", &[]).await.status(), 400);
     assert_eq!(get("/%2e%2e/secret", &[]).await.status(), 400);

@@ -88,12 +88,11 @@ impl LiveReload {
                 }
                 let event = match pending {
                     Some(e) => e,
-                    None => loop {
-                        match rx.recv().await {
-                            Ok(e) => break e,
-                            Err(broadcast::error::RecvError::Lagged(_)) => break Event::Reload,
-                            Err(broadcast::error::RecvError::Closed) => return None,
-                        }
+                    None => match rx.recv().await {
+                        Ok(e) => e,
+                        // A tab that fell behind only needs to reload once.
+                        Err(broadcast::error::RecvError::Lagged(_)) => Event::Reload,
+                        Err(broadcast::error::RecvError::Closed) => return None,
                     },
                 };
                 Some((

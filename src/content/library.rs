@@ -185,10 +185,7 @@ fn assemble(
     let home_idx = index_files
         .iter()
         .position(|p| p.content_path == "_index.md");
-    let home = match home_idx {
-        Some(i) => Some(index_files.remove(i)),
-        None => None,
-    };
+    let home = home_idx.map(|i| index_files.remove(i));
     let push_section = |lib: &mut Library,
                         section_dirs: &mut BTreeMap<String, usize>,
                         dir: String,
@@ -294,7 +291,7 @@ fn assemble(
             .meta
             .slug
             .clone()
-            .map(|s| slug::slugify(s))
+            .map(slug::slugify)
             .unwrap_or_else(|| slug::slugify(&stem));
         let path = if is_not_found {
             "/404.html".to_owned()

@@ -215,25 +215,6 @@ pub fn document_value(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn descriptions_are_cut_cleanly() {
-        let long = "word ".repeat(60);
-        let d = cut_description(long.trim(), 155);
-        assert!(d.chars().count() <= 155, "{}", d.len());
-        assert!(d.ends_with("word…"), "{d}");
-        assert_eq!(cut_description("short", 155), "short");
-    }
-
-    #[test]
-    fn plain_text_strips_tags_and_entities() {
-        assert_eq!(plain_text("<p>A &amp; <b>B</b></p>\n<p>C</p>"), "A & B C");
-    }
-}
-
 /// Head metadata (`meta` in templates) of a page or section.
 pub fn doc_meta(
     data: &SiteData<'_>,
@@ -305,4 +286,23 @@ pub fn simple_meta(data: &SiteData<'_>, title: &str, description: &str, url_path
         breadcrumbs: vec![home],
     };
     Value::from_serializable(&head_meta(data.config, &info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_cut_cleanly() {
+        let long = "word ".repeat(60);
+        let d = cut_description(long.trim(), 155);
+        assert!(d.chars().count() <= 155, "{}", d.len());
+        assert!(d.ends_with("word…"), "{d}");
+        assert_eq!(cut_description("short", 155), "short");
+    }
+
+    #[test]
+    fn plain_text_strips_tags_and_entities() {
+        assert_eq!(plain_text("<p>A &amp; <b>B</b></p>\n<p>C</p>"), "A & B C");
+    }
 }
