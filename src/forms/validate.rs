@@ -1,0 +1,347 @@
+//! Server-side validation of a submission against its form spec.
+
+use super::{FieldSpec, FieldType, FormSpec};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// Submitted values: field name to one or more values, as the body parsers produce them.
+pub type Answers = BTreeMap<String, Vec<String>>;
+
+/// One field's problem, with a stable code for clients and a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Stable code: `required`, `too_short`, `too_long`, `invalid_email`, `invalid_url`,
+    /// `invalid_tel`, `not_a_number`, `out_of_range`, `pattern`, `not_an_option`,
+    /// `too_many_values`.
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+}
+
+/// Errors by field name.
+pub type FieldErrors = BTreeMap<String, FieldError>;
+
+/// A submission that passed validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidLead {
+    /// Normalised answers: text as strings, numbers as numbers, checkbox groups as arrays,
+    /// single checkboxes as booleans.
+    pub answers: Map<String, Value>,
+    /// The email answer, lower-cased, if the form has an email field.
+    pub email: Option<String>,
+    /// The consent label the visitor agreed to.
+    pub consent: Option<String>,
+}
+
+/// The hidden meta fields of a submission.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// `_experiment`
+    pub experiment: Option<String>,
+    /// `_variant`
+    pub variant: Option<String>,
+    /// `_visitor`
+    pub visitor: Option<String>,
+    /// `_page`
+    pub page: Option<String>,
+    /// `_referrer`
+    pub referrer: Option<String>,
+    /// `_gotcha` (the honeypot): anything here means a bot filled the form.
+    pub gotcha: Option<String>,
+    /// UTM parameters.
+    pub utm: crate::store::Utm,
+}
+
+/// Longest meta value kept; longer ones are cut (they are attribution, not answers).
+const META_MAX: usize = 512;
+
+/// Removes the meta fields (`_…`, `utm_…`) from `answers` and returns them.
+pub fn split_meta(answers: &mut Answers) -> Meta {
+    let mut take = |k: &str| -> Option<String> {
+        let v = answers.remove(k)?.into_iter().next()?;
+        let v: String = v.trim().chars().take(META_MAX).collect();
+        (!v.is_empty()).then_some(v)
+    };
+    let meta = Meta {
+        experiment: take("_experiment"),
+        variant: take("_variant"),
+        visitor: take("_visitor"),
+        page: take("_page"),
+        referrer: take("_referrer"),
+        gotcha: take("_gotcha"),
+        utm: crate::store::Utm {
+            source: take("utm_source"),
+            medium: take("utm_medium"),
+            campaign: take("utm_campaign"),
+            term: take("utm_term"),
+            content: take("utm_content"),
+        },
+    };
+    answers.retain(|k, _| !k.starts_with('_'));
+    meta
+}
+
+fn err(code: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        code,
+        message: message.into(),
+    }
+}
+
+fn email_re() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    // The WHATWG definition browsers use for type=email, plus a dot in the domain.
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$")
+            .expect("email regex")
+    })
+}
+
+fn check_text(f: &FieldSpec, v: &str) -> Result<Value, FieldError> {
+    let len = v.chars().count();
+    if len > f.max_len() {
+        return Err(err(
+            "too_long",
+            format!("Use at most {} characters.", f.max_len()),
+        ));
+    }
+    if let Some(min) = f.min_length {
+        if len < min {
+            return Err(err("too_short", format!("Use at least {min} characters.")));
+        }
+    }
+    match f.kind {
+        FieldType::Email if !email_re().is_match(v) || v.len() > 254 => {
+            return Err(err(
+                "invalid_email",
+                "Enter an email address like name@example.com.",
+            ))
+        }
+        FieldType::Url => {
+            let ok = (v.starts_with("https://") || v.starts_with("http://"))
+                && v.split("://")
+                    .nth(1)
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace));
+            if !ok {
+                return Err(err(
+                    "invalid_url",
+                    "Enter a web address starting with https://.",
+                ));
+            }
+        }
+        FieldType::Tel => {
+            let digits = v.chars().filter(char::is_ascii_digit).count();
+            let allowed = v
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            if !allowed || !(5..=20).contains(&digits) {
+                return Err(err(
+                    "invalid_tel",
+                    "Enter a phone number (digits, spaces, + - ( ) only).",
+                ));
+            }
+        }
+        FieldType::Number => {
+            let n: f64 = v
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .ok_or_else(|| err("not_a_number", "Enter a number."))?;
+            if f.min.is_some_and(|m| n < m) || f.max.is_some_and(|m| n > m) {
+                let range = match (f.min, f.max) {
+                    (Some(a), Some(b)) => format!("between {a} and {b}"),
+                    (Some(a), None) => format!("at least {a}"),
+                    (None, Some(b)) => format!("at most {b}"),
+                    (None, None) => String::new(),
+                };
+                return Err(err("out_of_range", format!("Enter a number {range}.")));
+            }
+            return Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number));
+        }
+        _ => {}
+    }
+    if let Some(p) = &f.pattern {
+        // HTML's `pattern` matches the whole value.
+        let re = regex::Regex::new(&format!("^(?:{p})$"))
+            .map_err(|_| err("pattern", "This field cannot be checked."))?;
+        if !re.is_match(v) {
+            return Err(err("pattern", "Use the requested format."));
+        }
+    }
+    Ok(Value::String(v.to_owned()))
+}
+
+fn check_field(f: &FieldSpec, values: &[String]) -> Result<Option<Value>, FieldError> {
+    let values: Vec<&str> = values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let group = f.kind == FieldType::Checkbox && !f.options.is_empty();
+    if values.is_empty() {
+        if f.is_required() {
+            let msg = match f.kind {
+                FieldType::Consent => "Please agree to continue.",
+                FieldType::Select | FieldType::Radio => "Choose an option.",
+                _ => "This field is required.",
+            };
+            return Err(err("required", msg));
+        }
+        return Ok(if f.kind == FieldType::Checkbox && !group {
+            Some(Value::Bool(false))
+        } else {
+            None
+        });
+    }
+    if !group && values.len() > 1 {
+        return Err(err("too_many_values", "Send one value."));
+    }
+    let in_options = |v: &str| f.options.iter().any(|o| o.value() == v);
+    match f.kind {
+        FieldType::Select | FieldType::Radio => {
+            if !in_options(values[0]) {
+                return Err(err("not_an_option", "Choose one of the listed options."));
+            }
+            Ok(Some(Value::String(values[0].to_owned())))
+        }
+        FieldType::Checkbox if group => {
+            if let Some(bad) = values.iter().find(|v| !in_options(v)) {
+                return Err(err(
+                    "not_an_option",
+                    format!("{bad:?} is not one of the options."),
+                ));
+            }
+            Ok(Some(Value::Array(
+                values
+                    .iter()
+                    .map(|v| Value::String((*v).to_owned()))
+                    .collect(),
+            )))
+        }
+        FieldType::Checkbox | FieldType::Consent => Ok(Some(Value::Bool(true))),
+        _ => check_text(f, values[0]).map(Some),
+    }
+}
+
+impl FormSpec {
+    /// Validates answers (meta fields already split off); unknown fields are ignored.
+    pub fn validate(&self, answers: &Answers) -> Result<ValidLead, FieldErrors> {
+        let mut out = Map::new();
+        let mut errors = FieldErrors::new();
+        let mut consent = None;
+        let empty = Vec::new();
+        for f in &self.fields {
+            let values = answers.get(&f.name).unwrap_or(&empty);
+            match check_field(f, values) {
+                Ok(Some(v)) => {
+                    if f.kind == FieldType::Consent {
+                        consent = Some(f.label.clone());
+                    }
+                    out.insert(f.name.clone(), v);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    errors.insert(f.name.clone(), e);
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let email = self
+            .email_field()
+            .and_then(|f| out.get(&f.name))
+            .and_then(Value::as_str)
+            .map(str::to_lowercase);
+        Ok(ValidLead {
+            answers: out,
+            email,
+            consent,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::demo;
+    use super::*;
+
+    fn answers(pairs: &[(&str, &str)]) -> Answers {
+        let mut a = Answers::new();
+        for (k, v) in pairs {
+            a.entry((*k).to_owned()).or_default().push((*v).to_owned());
+        }
+        a
+    }
+
+    fn good() -> Answers {
+        answers(&[
+            ("email", "Ann@Example.COM"),
+            ("company_size", "51-200"),
+            ("budget", "12000"),
+            ("consent", "on"),
+            ("code", "ABC"),
+        ])
+    }
+
+    #[test]
+    fn valid_submission_is_normalised() {
+        let v = demo().validate(&good()).unwrap();
+        assert_eq!(v.email.as_deref(), Some("ann@example.com"));
+        assert_eq!(v.answers["budget"], 12000.0);
+        assert_eq!(v.answers["consent"], true);
+        assert_eq!(
+            v.consent.as_deref(),
+            Some("You may contact me about splitmark.")
+        );
+    }
+
+    #[test]
+    fn each_rule_has_its_code() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("email", "not-an-email", "invalid_email"),
+            ("email", "a@b", "invalid_email"),
+            ("company_size", "12", "not_an_option"),
+            ("budget", "lots", "not_a_number"),
+            ("budget", "-5", "out_of_range"),
+            ("budget", "NaN", "not_a_number"),
+            ("code", "abc", "pattern"),
+            ("name", &"x".repeat(21), "too_long"),
+        ];
+        for (field, value, code) in cases {
+            let mut a = good();
+            a.insert((*field).to_owned(), vec![(*value).to_owned()]);
+            let e = demo().validate(&a).unwrap_err();
+            assert_eq!(e[*field].code, *code, "{field}={value}");
+        }
+    }
+
+    #[test]
+    fn missing_required_and_consent() {
+        let e = demo().validate(&answers(&[("budget", "3")])).unwrap_err();
+        assert_eq!(e["email"].code, "required");
+        assert_eq!(e["company_size"].code, "required");
+        assert_eq!(e["consent"].code, "required");
+        assert!(!e.contains_key("budget"));
+    }
+
+    #[test]
+    fn meta_is_split_off_and_cut() {
+        let mut a = good();
+        a.insert("_experiment".into(), vec!["hero".into()]);
+        a.insert("utm_source".into(), vec![" news ".into()]);
+        a.insert("_gotcha".into(), vec!["".into()]);
+        a.insert("_page".into(), vec!["p".repeat(2000)]);
+        a.insert("_unknown".into(), vec!["x".into()]);
+        let m = split_meta(&mut a);
+        assert_eq!(m.experiment.as_deref(), Some("hero"));
+        assert_eq!(m.utm.source.as_deref(), Some("news"));
+        assert_eq!(m.gotcha, None);
+        assert_eq!(m.page.unwrap().len(), META_MAX);
+        assert!(a
+            .keys()
+            .all(|k| !k.starts_with('_') && !k.starts_with("utm")));
+    }
+}
