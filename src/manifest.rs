@@ -1,1 +1,120 @@
-//! TODO(module): manifest
+//! `public/_splitmark/manifest.json`: what the capture server needs from a build.
+//!
+//! Forms (full specs, to validate submissions) and experiments (variants and weights, to assign
+//! and count). Written by the build, read by `splitmark capture` and `splitmark assign`.
+
+use crate::experiments::{ExperimentSpec, Status};
+use crate::forms::FormSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Where the manifest lives inside the output folder.
+pub const MANIFEST_PATH: &str = "_splitmark/manifest.json";
+
+/// Current manifest format.
+pub const VERSION: u32 = 1;
+
+/// An experiment as the server sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentManifest {
+    /// Experiment id.
+    pub id: String,
+    /// Site path of the page it runs on.
+    pub page: String,
+    /// Goal form id.
+    pub goal: String,
+    /// Status at build time.
+    pub status: Status,
+    /// Winner, when stopped with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub winner: Option<String>,
+    /// Minimum detectable effect.
+    pub mde: f64,
+    /// Variants (control first) with normalised weights.
+    pub variants: Vec<VariantManifest>,
+}
+
+/// A variant id and its weight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariantManifest {
+    /// Variant id.
+    pub id: String,
+    /// Normalised weight.
+    pub weight: f64,
+}
+
+/// Forms and experiments of a built site.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version.
+    pub version: u32,
+    /// Forms by id.
+    pub forms: BTreeMap<String, FormSpec>,
+    /// Experiments.
+    pub experiments: Vec<ExperimentManifest>,
+}
+
+impl ExperimentManifest {
+    /// From a spec on a page.
+    pub fn new(spec: &ExperimentSpec, page: &str) -> Self {
+        ExperimentManifest {
+            id: spec.id.clone(),
+            page: page.to_owned(),
+            goal: spec.goal.clone(),
+            status: spec.status,
+            winner: spec.winner.clone(),
+            mde: spec.mde,
+            variants: spec
+                .variants
+                .iter()
+                .zip(spec.weights())
+                .map(|(v, weight)| VariantManifest {
+                    id: v.id.clone(),
+                    weight,
+                })
+                .collect(),
+        }
+    }
+
+    /// The variant a visitor gets (same bucketing as [`ExperimentSpec::assign`]).
+    pub fn assign(&self, visitor: &str) -> &str {
+        use crate::experiments::hash;
+        let weights: Vec<f64> = self.variants.iter().map(|v| v.weight).collect();
+        let ranges = hash::bucket_ranges(self.variants.len(), &weights);
+        let i = hash::choose(hash::hash_v2(&self.id, visitor), &ranges).unwrap_or(0);
+        &self.variants[i].id
+    }
+
+    /// Whether `variant` is one of this experiment's.
+    pub fn has_variant(&self, variant: &str) -> bool {
+        self.variants.iter().any(|v| v.id == variant)
+    }
+}
+
+impl Manifest {
+    /// Reads a manifest file.
+    pub fn load(path: &Path) -> anyhow::Result<Manifest> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read {}: {e} (run `splitmark build` first)",
+                path.display()
+            )
+        })?;
+        let m: Manifest = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a valid manifest: {e}", path.display()))?;
+        if m.version != VERSION {
+            anyhow::bail!(
+                "{} has manifest version {}, this splitmark reads {VERSION}: rebuild the site",
+                path.display(),
+                m.version
+            );
+        }
+        Ok(m)
+    }
+
+    /// An experiment by id.
+    pub fn experiment(&self, id: &str) -> Option<&ExperimentManifest> {
+        self.experiments.iter().find(|e| e.id == id)
+    }
+}
