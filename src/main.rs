@@ -54,6 +54,16 @@ enum Command {
         #[arg(long)]
         drafts: bool,
     },
+    /// Print the variant a visitor gets in an experiment (from the built manifest).
+    Assign {
+        /// Experiment id.
+        experiment: String,
+        /// Visitor id (the `sm_vid` cookie).
+        visitor: String,
+        /// Site root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
     /// Load and render without writing; report problems.
     Check {
         /// Site root.
@@ -98,6 +108,12 @@ fn main() -> ExitCode {
             drafts,
         }),
         Command::Check { root } => run_check(&BuildOptions::new(root)),
+        Command::Assign {
+            experiment,
+            visitor,
+            root,
+        } => splitmark::experiments::assign_from_site(&root, &experiment, &visitor)
+            .map(|v| println!("{v}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -190,6 +190,29 @@ impl ExperimentSpec {
     }
 }
 
+/// `splitmark assign`: the variant `visitor` gets in `experiment`, from the site's built
+/// manifest (`public/_splitmark/manifest.json`).
+pub fn assign_from_site(
+    root: &std::path::Path,
+    experiment: &str,
+    visitor: &str,
+) -> anyhow::Result<String> {
+    let manifest =
+        crate::manifest::Manifest::load(&root.join("public").join(crate::manifest::MANIFEST_PATH))?;
+    let exp = manifest.experiment(experiment).ok_or_else(|| {
+        let ids: Vec<&str> = manifest.experiments.iter().map(|e| e.id.as_str()).collect();
+        anyhow::anyhow!(
+            "no experiment {experiment:?} in the built site (experiments: {})",
+            if ids.is_empty() {
+                "none".into()
+            } else {
+                ids.join(", ")
+            }
+        )
+    })?;
+    Ok(exp.assign(visitor).to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@ pub const DESCRIPTION_MAX: usize = 155;
 
 /// Everything the render jobs read: the library, its rendered Markdown, and values built once.
 pub struct SiteData<'a> {
+    /// Forms and experiments.
+    pub experiments: &'a super::experiments::SiteExperiments,
     /// Configuration.
     pub config: &'a Config,
     /// Pages, sections, taxonomies.
@@ -72,6 +74,20 @@ struct Full<'a> {
     lang: &'a str,
     ancestors: Vec<Crumb>,
     page_count: usize,
+    /// Inline `<style>` + `<script>` for a running experiment.
+    experiment_head: Option<String>,
+    /// Id of the running experiment.
+    experiment_id: Option<&'a str>,
+    /// Variants of a running experiment with their overrides applied.
+    variants: Vec<VariantValue>,
+}
+
+#[derive(Serialize)]
+struct VariantValue {
+    id: String,
+    title: String,
+    description: String,
+    extra: Map<String, Json>,
 }
 
 fn rfc3339(d: Option<DateTime<FixedOffset>>) -> Option<String> {
@@ -199,6 +215,11 @@ pub fn document_value(
         .next()
         .unwrap_or("");
     let section_path = section.map_or("/", |i| data.library.sections[i].doc.path.as_str());
+    let live = data
+        .experiments
+        .by_path
+        .get(&doc.path)
+        .filter(|e| e.is_live());
     Value::from_serializable(&Full {
         summary: summary(data.config, doc, md),
         slug,
@@ -212,7 +233,35 @@ pub fn document_value(
         lang: &data.config.language,
         ancestors: ancestors(data, section),
         page_count,
+        experiment_head: data.experiments.head_for(&doc.path),
+        experiment_id: live.map(|e| e.id.as_str()),
+        variants: live.map(|e| variant_values(doc, md, e)).unwrap_or_default(),
     })
+}
+
+fn variant_values(
+    doc: &Document,
+    md: &Rendered,
+    spec: &crate::experiments::ExperimentSpec,
+) -> Vec<VariantValue> {
+    spec.variants
+        .iter()
+        .map(|v| {
+            let mut extra = doc.meta.extra.clone();
+            for (k, val) in &v.extra {
+                extra.insert(k.clone(), val.clone());
+            }
+            VariantValue {
+                id: v.id.clone(),
+                title: v.title.clone().unwrap_or_else(|| doc.title().to_owned()),
+                description: v
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| description_of(doc, md)),
+                extra,
+            }
+        })
+        .collect()
 }
 
 /// Head metadata (`meta` in templates) of a page or section.

@@ -4,6 +4,7 @@
 //! parallel, and list pages see only the summaries of their own items.
 
 pub mod context;
+pub mod experiments;
 mod init;
 pub mod jobs;
 pub mod output;
@@ -20,7 +21,7 @@ use crate::markdown::{self, MarkdownContext, Rendered};
 use context::SiteData;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// What to build.
@@ -94,6 +95,7 @@ pub struct CheckReport {
 /// A loaded and rendered site, before anything is written.
 struct Prepared {
     config: Config,
+    experiments: experiments::SiteExperiments,
     library: Library,
     tera: tera::Tera,
     sources: templates::TemplateSources,
@@ -112,16 +114,33 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
         root: opts.root.clone(),
         drafts: opts.drafts,
     };
+    // The `form` template function needs the forms, which are parsed after loading; it reads
+    // them from this cell, filled before any template renders.
+    let forms_cell: Arc<OnceLock<experiments::SiteExperiments>> = Arc::default();
+    let register_form = {
+        let cell = forms_cell.clone();
+        move |tera: &mut tera::Tera| experiments::register_form_function(tera, cell.clone())
+    };
     let (library, templates) = rayon::join(
         || Library::load(&load),
-        || templates::load(&opts.root, &config),
+        || templates::load(&opts.root, &config, &register_form),
     );
-    let (library, mut errors) = library;
+    let (mut library, mut errors) = library;
     let templates = templates.map_err(|e| errors.push(e)).ok();
     let Some((tera, sources)) = templates else {
         return Err(Diagnostics(errors).sorted());
     };
-    let registry = ShortcodeRegistry::builtin(&config);
+    let site_experiments = match experiments::SiteExperiments::load(&config, &library) {
+        Ok(x) => x,
+        Err(e) => {
+            errors.extend(e);
+            experiments::SiteExperiments::default()
+        }
+    };
+    site_experiments.apply_shipped_overrides(&mut library);
+    let _ = forms_cell.set(site_experiments.clone());
+    let mut registry = ShortcodeRegistry::builtin(&config);
+    site_experiments.register(&mut registry);
     let handler = registry.handler(&tera);
     let missing_alt = Mutex::new(Vec::new());
     let resolve = |p: &str| library.resolve(p).map(str::to_owned);
@@ -180,6 +199,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     let warnings = missing_alt.into_inner().unwrap_or_default();
     Ok(Prepared {
         config,
+        experiments: site_experiments,
         library,
         tera,
         sources,
@@ -198,6 +218,7 @@ fn site_data(p: &Prepared) -> SiteData<'_> {
         .map(|(page, md)| context::page_summary(&p.config, page, md))
         .collect();
     SiteData {
+        experiments: &p.experiments,
         config: &p.config,
         library: &p.library,
         pages_md: p.pages_md.clone(),
@@ -240,6 +261,14 @@ fn render_into(
                 format!("cannot write: {e}"),
             ));
         }
+    }
+    let manifest =
+        serde_json::to_vec_pretty(&p.experiments.manifest()).expect("manifest serializes");
+    if let Err(e) = out.write(crate::manifest::MANIFEST_PATH, &manifest) {
+        errors.push(Diagnostic::file(
+            crate::manifest::MANIFEST_PATH,
+            format!("cannot write: {e}"),
+        ));
     }
     if let Err(e) = write_redirects(&p.library, &p.config, out) {
         errors.push(Diagnostic::file("_redirects", format!("cannot write: {e}")));

@@ -70,7 +70,11 @@ pub fn theme_dirs(root: &Path, config: &Config) -> Vec<PathBuf> {
 }
 
 /// Loads all templates and registers the site's functions and filters.
-pub fn load(root: &Path, config: &Config) -> Result<(Tera, TemplateSources), Diagnostic> {
+pub fn load(
+    root: &Path,
+    config: &Config,
+    extra: &(dyn Fn(&mut Tera) + Sync),
+) -> Result<(Tera, TemplateSources), Diagnostic> {
     let mut all: BTreeMap<String, (String, String)> = BTreeMap::new();
     // The embedded default theme is the base layer of every theme: a theme only needs the
     // templates it changes.
@@ -96,6 +100,7 @@ pub fn load(root: &Path, config: &Config) -> Result<(Tera, TemplateSources), Dia
     let mut tera = Tera::new();
     tera.autoescape_on([".html", ".htm", ".xml"]);
     register(&mut tera, config);
+    extra(&mut tera);
     let origins = all
         .iter()
         .map(|(k, (_, o))| (k.clone(), o.clone()))

@@ -1,0 +1,193 @@
+//! Forms and experiments in built pages: variant blocks, head script, manifest, and what
+//! draft, paused and stopped experiments build.
+
+mod common;
+use common::*;
+use splitmark::manifest::Manifest;
+
+const FORMS: &str = r#"
+[forms.demo]
+headline = "Book a demo"
+submit = "Send"
+[[forms.demo.fields]]
+name = "email"
+type = "email"
+label = "Email"
+required = true
+"#;
+
+fn site(status: &str, winner: Option<&str>) -> Site {
+    let winner = winner
+        .map(|w| format!("winner = \"{w}\"\n"))
+        .unwrap_or_default();
+    let page = format!(
+        "+++\ntitle = \"Control title\"\ndescription = \"Control description\"\ntemplate = \"landing.html\"\n[extra]\nhero = \"Control hero\"\n[experiment]\nid = \"hero\"\ngoal = \"demo\"\nstatus = \"{status}\"\n{winner}[[experiment.variants]]\nid = \"a\"\nweight = 1\n[[experiment.variants]]\nid = \"b\"\nweight = 3\ntitle = \"B title\"\nextra = {{ hero = \"B hero\" }}\nform = {{ submit = \"B submit\" }}\n+++\n{{% variant(id=\"a\") %}}\nBlock **A**\n{{% end %}}\n{{% variant(id=\"b\") %}}\nBlock **B**\n{{% end %}}\n\n{{{{ form(id=\"demo\") }}}}\n"
+    );
+    Site::new(&[
+        ("splitmark.toml", &format!("{CONFIG}{FORMS}")),
+        ("content/landing.md", &page),
+    ])
+}
+
+#[test]
+fn running_experiment_carries_every_variant_and_the_head_script() {
+    let s = site("running", None);
+    s.build_ok();
+    let doc = s.html("landing/index.html");
+    assert_eq!(texts(&doc, "[data-sm-e=hero][data-sm-v=a] strong"), ["A"]);
+    assert_eq!(texts(&doc, "[data-sm-e=hero][data-sm-v=b] strong"), ["B"]);
+    assert_eq!(texts(&doc, "[data-sm-v=b] h1"), ["B hero"]);
+    assert_eq!(texts(&doc, "[data-sm-v=a] h1"), ["Control hero"]);
+    assert_eq!(texts(&doc, "button [data-sm-v=b]"), ["B submit"]);
+    // SEO: only the control's title and description in the head, canonical to itself.
+    assert_eq!(texts(&doc, "title"), ["Control title — Test site"]);
+    assert_eq!(
+        attr(&doc, "meta[name=description]", "content"),
+        "Control description"
+    );
+    assert_eq!(
+        attr(&doc, "link[rel=canonical]", "href"),
+        "https://example.test/landing/"
+    );
+    let html = s.read("landing/index.html");
+    let head = &html[..html.find("</head>").unwrap()];
+    assert!(head.contains("[data-sm-e=\"hero\"][data-sm-v]{display:none}"));
+    assert!(
+        head.contains("\"v\":[[\"a\",0.25],[\"b\",0.75]]"),
+        "weights normalised"
+    );
+    assert!(
+        head.find("<script>").unwrap() < head.find("<title>").unwrap(),
+        "the script runs before anything paints"
+    );
+    let sitemap = s.read("sitemap.xml");
+    assert_eq!(
+        sitemap.matches("/landing/").count(),
+        1,
+        "one URL for all variants"
+    );
+    assert!(!sitemap.contains("sm_hero"));
+}
+
+#[test]
+fn manifest_lists_forms_and_experiments() {
+    let s = site("running", None);
+    s.build_ok();
+    let m = Manifest::load(&s.out("_splitmark/manifest.json")).unwrap();
+    assert_eq!(m.forms["demo"].fields[0].name, "email");
+    let e = m.experiment("hero").unwrap();
+    assert_eq!((e.page.as_str(), e.goal.as_str()), ("/landing/", "demo"));
+    assert_eq!(
+        e.variants
+            .iter()
+            .map(|v| (v.id.as_str(), v.weight))
+            .collect::<Vec<_>>(),
+        [("a", 0.25), ("b", 0.75)]
+    );
+    // The CLI agrees with the manifest's assignment.
+    assert_eq!(
+        splitmark::experiments::assign_from_site(s.root(), "hero", "visitor-1").unwrap(),
+        e.assign("visitor-1")
+    );
+    assert!(splitmark::experiments::assign_from_site(s.root(), "nope", "v").is_err());
+}
+
+#[test]
+fn stopped_with_winner_builds_only_the_winner() {
+    let s = site("stopped", Some("b"));
+    s.build_ok();
+    let doc = s.html("landing/index.html");
+    let html = s.read("landing/index.html");
+    assert!(!html.contains("data-sm-v"), "no variant markup");
+    assert!(!html.contains("sendBeacon"), "no assignment script");
+    assert!(
+        html.contains("Block <strong>B</strong>") && !html.contains("Block <strong>A</strong>")
+    );
+    assert_eq!(texts(&doc, "h1"), ["B hero"]);
+    assert_eq!(
+        texts(&doc, "title"),
+        ["B title — Test site"],
+        "the winner ships whole"
+    );
+    assert_eq!(texts(&doc, "form button"), ["B submit"]);
+    assert_eq!(attr(&doc, "input[name=_variant]", "value"), "b");
+}
+
+#[test]
+fn draft_and_paused_build_only_the_control() {
+    for status in ["draft", "paused"] {
+        let s = site(status, None);
+        s.build_ok();
+        let html = s.read("landing/index.html");
+        assert!(
+            !html.contains("data-sm-v") && !html.contains("sendBeacon"),
+            "{status}"
+        );
+        assert!(
+            html.contains("Block <strong>A</strong>") && !html.contains("Block <strong>B</strong>"),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn experiment_errors_name_the_page() {
+    let s = site("running", None);
+    s.write("content/other.md", "+++\ntitle = \"O\"\n[experiment]\nid = \"x\"\ngoal = \"missing\"\nvariants = [{id = \"a\"}, {id = \"b\"}]\n+++\n");
+    let e = s.build().unwrap_err();
+    assert!(
+        e.contains("content/other.md") && e.contains("goal form \"missing\""),
+        "{e}"
+    );
+    let s = site("running", None);
+    s.write(
+        "content/p.md",
+        "+++\ntitle = \"P\"\n+++\n{% variant(id=\"a\") %}x{% end %}\n\n{{ form(id=\"nope\") }}\n",
+    );
+    let e = s.build().unwrap_err();
+    assert!(
+        e.contains("content/p.md:4:") && e.contains("no [experiment]"),
+        "{e}"
+    );
+    assert!(
+        e.contains("content/p.md:6:") && e.contains("unknown form \"nope\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn forms_are_accessible_and_carry_hidden_fields() {
+    let s = site("running", None);
+    s.build_ok();
+    let doc = s.html("landing/index.html");
+    assert_eq!(attr(&doc, "form.sm-form", "action"), "/api/v1/forms/demo");
+    assert_eq!(
+        attr(&doc, "label[for=sm-demo-email]", "for"),
+        "sm-demo-email"
+    );
+    assert_eq!(
+        attr(&doc, "#sm-demo-email", "aria-describedby"),
+        "sm-demo-email-err"
+    );
+    for name in [
+        "_form",
+        "_experiment",
+        "_variant",
+        "_visitor",
+        "_page",
+        "_referrer",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+    ] {
+        assert_eq!(
+            attrs(&doc, &format!("input[type=hidden][name={name}]"), "name").len(),
+            1,
+            "{name}"
+        );
+    }
+    assert_eq!(attr(&doc, "input[name=_gotcha]", "tabindex"), "-1");
+    assert!(s.out("_splitmark/forms.js").exists());
+}
