@@ -250,3 +250,29 @@ pub trait Store: Send + Sync + 'static {
 
 /// A shared handle to whichever store `--db` chose.
 pub type SharedStore = Arc<dyn Store>;
+
+mod metrics;
+mod schema;
+pub mod sqlite;
+
+/// Opens the store named by a `--db` URL: `sqlite:PATH` (or a bare path).
+///
+/// `postgres://…` is recognised and refused with a clear message until the PostgreSQL
+/// backend lands.
+pub fn open(url: &str) -> StoreResult<SharedStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::BadUrl(format!(
+            "{url} (the PostgreSQL backend is not available in this version; use sqlite:PATH)"
+        )));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() || path.contains("://") {
+        return Err(StoreError::BadUrl(url.to_owned()));
+    }
+    Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(
+        path,
+    ))?))
+}

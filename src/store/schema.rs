@@ -1,0 +1,85 @@
+//! Versioned SQLite schema: each migration runs once, in its own transaction, tracked by
+//! `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// Migrations in order; index + 1 is the schema version after it.
+const MIGRATIONS: &[&str] = &[
+    // 1: leads, exposures, and the webhook outbox.
+    r#"
+    CREATE TABLE leads (
+        id TEXT PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        received_ms INTEGER NOT NULL,
+        form TEXT NOT NULL,
+        answers TEXT NOT NULL,
+        email TEXT,
+        experiment TEXT,
+        variant TEXT,
+        attribution_flag TEXT,
+        visitor TEXT,
+        page TEXT,
+        referrer TEXT,
+        utm_source TEXT,
+        utm_medium TEXT,
+        utm_campaign TEXT,
+        utm_term TEXT,
+        utm_content TEXT,
+        user_agent TEXT,
+        ip_hash TEXT,
+        score INTEGER NOT NULL,
+        qualified INTEGER NOT NULL,
+        spam_reason TEXT,
+        consent TEXT,
+        dedupe_key TEXT NOT NULL
+    );
+    CREATE INDEX leads_dedupe ON leads (dedupe_key, received_ms);
+    CREATE INDEX leads_received ON leads (received_ms);
+    CREATE INDEX leads_visitor ON leads (visitor, form);
+    CREATE INDEX leads_email ON leads (email);
+    CREATE TABLE exposures (
+        experiment TEXT NOT NULL,
+        visitor TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        first_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        views INTEGER NOT NULL,
+        page TEXT,
+        PRIMARY KEY (experiment, visitor)
+    ) WITHOUT ROWID;
+    CREATE INDEX exposures_variant ON exposures (experiment, variant);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        delivered_ms INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (delivered_ms, next_attempt_ms);
+    "#,
+];
+
+/// The schema version this build expects.
+pub const CURRENT: usize = MIGRATIONS.len();
+
+/// Brings the database to [`CURRENT`]; refuses a database from a newer splitmark.
+pub fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let version: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| e.to_string())? as usize;
+    if version > CURRENT {
+        return Err(format!("the database has schema version {version}, newer than this splitmark ({CURRENT}); upgrade splitmark"));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(sql)
+            .map_err(|e| format!("migration {}: {e}", i + 1))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! The SQLite store: dedupe, exposures, conversion counting, filters, erasure, migrations.
+
+use chrono::{Duration, Utc};
+use splitmark::store::{self, AttributionFlag, Exposure, LeadQuery, NewLead, SharedStore, Utm};
+
+fn lead(form: &str, visitor: &str, key: &str) -> NewLead {
+    NewLead {
+        received_at: Utc::now(),
+        form: form.into(),
+        answers: serde_json::json!({"email": format!("{visitor}@example.com")})
+            .as_object()
+            .unwrap()
+            .clone(),
+        email: Some(format!("{visitor}@example.com")),
+        experiment: None,
+        variant: None,
+        attribution_flag: None,
+        visitor: Some(visitor.into()),
+        page: Some("/demo/".into()),
+        referrer: None,
+        utm: Utm::default(),
+        user_agent: None,
+        ip_hash: Some("h".into()),
+        score: 0,
+        qualified: false,
+        spam_reason: None,
+        consent: None,
+        dedupe_key: key.into(),
+    }
+}
+
+fn attributed(visitor: &str, variant: &str, qualified: bool) -> NewLead {
+    let mut l = lead(
+        "demo",
+        visitor,
+        &format!("k-{visitor}-{variant}-{qualified}"),
+    );
+    l.experiment = Some("hero".into());
+    l.variant = Some(variant.into());
+    l.qualified = qualified;
+    l
+}
+
+fn exposure(visitor: &str, variant: &str) -> Exposure {
+    Exposure {
+        experiment: "hero".into(),
+        variant: variant.into(),
+        visitor: visitor.into(),
+        page: None,
+        at: Utc::now(),
+    }
+}
+
+fn open() -> (tempfile::TempDir, SharedStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store::open(&format!("sqlite:{}", dir.path().join("leads.db").display())).unwrap();
+    (dir, s)
+}
+
+#[tokio::test]
+async fn dedupe_within_the_window_returns_the_first_id() {
+    let (_d, s) = open();
+    let a = s.insert_lead(lead("demo", "v1", "same")).await.unwrap();
+    let b = s.insert_lead(lead("demo", "v1", "same")).await.unwrap();
+    assert!(!a.duplicate && b.duplicate);
+    assert_eq!(a.id, b.id);
+    let mut old = lead("demo", "v1", "old");
+    old.received_at = Utc::now() - Duration::minutes(10);
+    s.insert_lead(old).await.unwrap();
+    assert!(
+        !s.insert_lead(lead("demo", "v1", "old"))
+            .await
+            .unwrap()
+            .duplicate,
+        "outside the 5-minute window"
+    );
+    // Concurrent duplicates collapse too (they meet in one writer).
+    let futs: Vec<_> = (0..20)
+        .map(|_| s.insert_lead(lead("demo", "v2", "burst")))
+        .collect();
+    let ids: std::collections::HashSet<String> = futures_util::future::join_all(futs)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().id)
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(s.count_leads(&LeadQuery::default()).await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn exposures_are_unique_and_the_first_variant_sticks() {
+    let (_d, s) = open();
+    let first = s.record_exposure(exposure("v1", "a")).await.unwrap();
+    let again = s.record_exposure(exposure("v1", "b")).await.unwrap();
+    assert!(first.first && !again.first);
+    assert_eq!(again.variant, "a");
+    let c = s.experiment_counts("hero", "demo").await.unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        (c[0].variant.as_str(), c[0].visitors, c[0].views),
+        ("a", 1, 2)
+    );
+}
+
+#[tokio::test]
+async fn conversions_count_exposed_visitors_by_their_first_variant() {
+    let (_d, s) = open();
+    for v in ["a1", "a2", "a3"] {
+        s.record_exposure(exposure(v, "a")).await.unwrap();
+    }
+    s.record_exposure(exposure("b1", "b")).await.unwrap();
+    s.insert_lead(attributed("a1", "a", true)).await.unwrap();
+    s.insert_lead(attributed("a1", "a", false)).await.unwrap(); // second lead: still one converting visitor
+    s.insert_lead(attributed("b1", "a", false)).await.unwrap(); // first variant was b: counts for b
+    s.insert_lead(attributed("c1", "b", true)).await.unwrap(); // never beaconed: implied exposure
+    let mut spam = attributed("a2", "a", true);
+    spam.spam_reason = Some("honeypot".into());
+    s.insert_lead(spam).await.unwrap();
+    let mut flagged = attributed("a3", "zzz", true);
+    flagged.attribution_flag = Some(AttributionFlag::UnknownVariant);
+    s.insert_lead(flagged).await.unwrap();
+    s.insert_lead(lead("newsletter", "a2", "nl")).await.unwrap(); // not the goal form
+    let c = s.experiment_counts("hero", "demo").await.unwrap();
+    let get = |v: &str| c.iter().find(|x| x.variant == v).unwrap().clone();
+    let (a, b) = (get("a"), get("b"));
+    assert_eq!((a.visitors, a.conversions, a.qualified), (3, 1, 1));
+    assert_eq!((b.visitors, b.conversions, b.qualified), (2, 2, 1));
+    let daily = s.daily_counts("hero", "demo").await.unwrap();
+    assert_eq!(daily.iter().map(|d| d.visitors).sum::<u64>(), 5);
+    assert_eq!(daily.iter().map(|d| d.conversions).sum::<u64>(), 3);
+    assert!(s.experiment_started_at("hero").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn listing_filters_paginates_and_erases() {
+    let (_d, s) = open();
+    for i in 0..5 {
+        let mut l = attributed(&format!("v{i}"), if i % 2 == 0 { "a" } else { "b" }, i < 2);
+        l.received_at = Utc::now() + Duration::seconds(i);
+        s.insert_lead(l).await.unwrap();
+    }
+    let all = s.leads(&LeadQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[0].lead.visitor.as_deref(), Some("v4"), "newest first");
+    let page = s
+        .leads(&LeadQuery {
+            limit: 2,
+            offset: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|l| l.lead.visitor.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["v2", "v1"]
+    );
+    let q = LeadQuery {
+        variant: Some("a".into()),
+        qualified: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(s.count_leads(&q).await.unwrap(), 1);
+    assert_eq!(s.erase_leads("V3@example.com").await.unwrap(), 1);
+    assert_eq!(s.count_leads(&LeadQuery::default()).await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_close_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("x/leads.db").display());
+    let s = store::open(&url).unwrap();
+    let futs: Vec<_> = (0..50)
+        .map(|i| s.insert_lead(lead("demo", &format!("v{i}"), &format!("k{i}"))))
+        .collect();
+    futures_util::future::join_all(futs).await;
+    s.close().await.unwrap();
+    assert!(
+        s.insert_lead(lead("demo", "late", "late")).await.is_err(),
+        "closed store refuses writes"
+    );
+    let again = store::open(&url).unwrap();
+    assert_eq!(again.count_leads(&LeadQuery::default()).await.unwrap(), 50);
+    let stats = again.commit_stats();
+    assert_eq!(stats.commits, 0, "fresh handle, fresh metrics");
+    assert!(s.commit_stats().batch_size_sum >= 50);
+}
+
+#[test]
+fn postgres_and_bad_urls_are_refused_clearly() {
+    let e = store::open("postgres://localhost/db")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("PostgreSQL"), "{e}");
+    assert!(store::open("mysql://x").is_err());
+}
