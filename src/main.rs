@@ -54,6 +54,21 @@ enum Command {
         #[arg(long)]
         drafts: bool,
     },
+    /// Run the capture server: store leads, count exposures, serve reports.
+    Capture {
+        /// Site root (for splitmark.toml).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Database: sqlite:PATH (default: ROOT/.splitmark/leads.db).
+        #[arg(long)]
+        db: Option<String>,
+        /// Also serve this built site (default: API only; the manifest is read from ROOT/public).
+        #[arg(long)]
+        site: Option<PathBuf>,
+    },
     /// Print the variant a visitor gets in an experiment (from the built manifest).
     Assign {
         /// Experiment id.
@@ -108,6 +123,18 @@ fn main() -> ExitCode {
             drafts,
         }),
         Command::Check { root } => run_check(&BuildOptions::new(root)),
+        Command::Capture {
+            root,
+            bind,
+            db,
+            site,
+        } => splitmark::capture::run(splitmark::capture::CaptureOptions {
+            root,
+            bind,
+            db,
+            site,
+            admin_token: None,
+        }),
         Command::Assign {
             experiment,
             visitor,

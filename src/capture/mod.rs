@@ -3,7 +3,171 @@
 //! hyper 1.x on tokio. Handlers see parsed, validated values; storage is reached only
 //! through [`crate::store::Store`].
 
+pub mod app;
+pub mod body;
+pub mod guard;
 pub mod http;
 pub mod live_reload;
+pub mod metrics;
 pub mod server;
+pub mod settings;
 pub mod static_files;
+
+use crate::config::Config;
+use crate::manifest::{Manifest, MANIFEST_PATH};
+use app::{App, AppParts};
+use http::Body;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use server::{Handler, ResponseFuture, Shutdown};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Options of `splitmark capture`.
+#[derive(Clone, Debug)]
+pub struct CaptureOptions {
+    /// Site root (for `splitmark.toml`).
+    pub root: PathBuf,
+    /// Address to listen on.
+    pub bind: String,
+    /// Database URL (default `sqlite:<root>/.splitmark/leads.db`).
+    pub db: Option<String>,
+    /// Built site to serve too (also where the manifest is read).
+    pub site: Option<PathBuf>,
+    /// Admin token (default: `SPLITMARK_ADMIN_TOKEN`).
+    pub admin_token: Option<String>,
+}
+
+impl Handler for App {
+    fn handle(self: Arc<Self>, req: Request<Incoming>, peer: SocketAddr) -> ResponseFuture {
+        Box::pin(App::handle(self, req, peer))
+    }
+}
+
+/// A running capture server.
+pub struct CaptureServer {
+    addr: SocketAddr,
+    app: Arc<App>,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CaptureServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// The application (metrics, manifest reloads).
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+    /// Graceful shutdown: stop accepting, finish in-flight requests, flush the store.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        let _ = self.task.await;
+        let _ = self.app.store().close().await;
+    }
+}
+
+fn db_url(root: &std::path::Path, db: Option<&str>) -> String {
+    db.map_or_else(
+        || format!("sqlite:{}", root.join(".splitmark/leads.db").display()),
+        str::to_owned,
+    )
+}
+
+fn secret_path(root: &std::path::Path, url: &str) -> PathBuf {
+    let sqlite = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"));
+    match sqlite.map(std::path::Path::new).and_then(|p| p.parent()) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("ip-hash.key"),
+        _ => root.join(".splitmark/ip-hash.key"),
+    }
+}
+
+/// Builds the application from options (shared by `capture` and `serve`).
+pub fn build_app(
+    opts: &CaptureOptions,
+    manifest: Manifest,
+    html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
+) -> anyhow::Result<App> {
+    let config = Config::load(&opts.root).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let settings = settings::Settings::from_config(&config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
+    let url = db_url(&opts.root, opts.db.as_deref());
+    let store = crate::store::open(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hasher = guard::IpHasher::load_or_create(&secret_path(&opts.root, &url))?;
+    Ok(App::new(AppParts {
+        manifest,
+        store,
+        settings,
+        admin_token: opts.admin_token.clone(),
+        site: opts.site.clone().map(static_files::StaticSite::new),
+        hasher,
+        html_filter,
+    }))
+}
+
+/// Starts the capture server and returns once it listens.
+pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
+    let manifest_path = opts
+        .site
+        .clone()
+        .unwrap_or_else(|| opts.root.join("public"))
+        .join(MANIFEST_PATH);
+    let manifest = Manifest::load(&manifest_path)?;
+    let app = Arc::new(build_app(&opts, manifest, None)?);
+    let listener = tokio::net::TcpListener::bind(&opts.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.bind))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, signal) = Shutdown::new();
+    let task = tokio::spawn(server::serve(
+        listener,
+        app.clone(),
+        signal,
+        Duration::from_secs(10),
+    ));
+    Ok(CaptureServer {
+        addr,
+        app,
+        shutdown,
+        task,
+    })
+}
+
+/// `splitmark capture`: runs until SIGTERM or Ctrl-C, then shuts down gracefully.
+pub fn run(mut opts: CaptureOptions) -> anyhow::Result<()> {
+    if opts.admin_token.is_none() {
+        opts.admin_token = std::env::var("SPLITMARK_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
+    }
+    if opts.admin_token.is_none() {
+        eprintln!("SPLITMARK_ADMIN_TOKEN is not set: the admin API (experiments, leads export) is disabled");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let server = start(opts).await?;
+        println!("Capture server listening on http://{}", server.addr());
+        server::os_signal().await;
+        eprintln!("Shutting down: finishing open requests and flushing the store");
+        server.stop().await;
+        Ok(())
+    })
+}
+
+/// Routes a dev-server request to the capture API when it is one.
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/healthz" || path == "/metrics"
+}
+
+/// Answers an API request inside another server (the dev server).
+pub async fn handle_api(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    App::handle(app, req, peer).await
+}

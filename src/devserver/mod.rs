@@ -3,7 +3,8 @@
 //! The dev build goes to `.splitmark/serve/public` with `base_url` set to the local address, so
 //! `public/` (the production build) is never overwritten with local URLs. Each rebuild swaps
 //! the output folder atomically; the server reads whatever build is current. A failed
-//! rebuild keeps the last good build and shows the error in an overlay.
+//! rebuild keeps the last good build and shows the error in an overlay. The capture API
+//! answers on the same port, so forms on the example site work as they will in production.
 
 mod watch;
 
@@ -35,6 +36,8 @@ pub struct ServeOptions {
 /// A running dev server.
 pub struct DevServer {
     addr: SocketAddr,
+    admin_token: String,
+    api: Arc<crate::capture::app::App>,
     reload: LiveReload,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
@@ -50,16 +53,22 @@ impl DevServer {
     pub fn live_reload(&self) -> &LiveReload {
         &self.reload
     }
-    /// Stops accepting, finishes open requests and returns.
+    /// The admin token generated for this run.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+    /// Stops accepting, finishes open requests, flushes the lead store and returns.
     pub async fn stop(self) {
         self.shutdown.trigger();
         let _ = self.task.await;
+        let _ = self.api.store().close().await;
     }
 }
 
 struct DevRouter {
     site: StaticSite,
     reload: LiveReload,
+    api: Arc<crate::capture::app::App>,
 }
 
 impl Handler for DevRouter {
@@ -68,6 +77,9 @@ impl Handler for DevRouter {
             let path = req.uri().path().to_owned();
             if path == live_reload::ENDPOINT {
                 return self.reload.stream();
+            }
+            if crate::capture::is_api_path(&path) {
+                return crate::capture::handle_api(self.api.clone(), req, _peer).await;
             }
             let inject = |_: &str, html: String| live_reload::inject(&html);
             let res: Response<Body> = self
@@ -90,10 +102,18 @@ pub fn dev_build_options(opts: &ServeOptions, addr: SocketAddr) -> BuildOptions 
     }
 }
 
-fn rebuild(build: &BuildOptions, reload: &LiveReload) {
+fn load_manifest(build: &BuildOptions) -> crate::manifest::Manifest {
+    crate::manifest::Manifest::load(&build.output_dir().join(crate::manifest::MANIFEST_PATH))
+        .unwrap_or_default()
+}
+
+fn rebuild(build: &BuildOptions, reload: &LiveReload, api: Option<&crate::capture::app::App>) {
     match site::build(build) {
         Ok(report) => {
             eprintln!("{report}");
+            if let Some(api) = api {
+                api.set_manifest(load_manifest(build));
+            }
             reload.publish(Event::Reload);
         }
         Err(d) => {
@@ -113,24 +133,40 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
     let reload = LiveReload::new();
     {
         let (b, r) = (build.clone(), reload.clone());
-        tokio::task::spawn_blocking(move || rebuild(&b, &r)).await?;
+        tokio::task::spawn_blocking(move || rebuild(&b, &r, None)).await?;
     }
+    // The capture API runs in-process, with its database under .splitmark/ and a fresh admin
+    // token for this run.
+    let admin_token = uuid::Uuid::new_v4().simple().to_string();
+    let capture_opts = crate::capture::CaptureOptions {
+        root: opts.root.clone(),
+        bind: String::new(),
+        db: None,
+        site: None,
+        admin_token: Some(admin_token.clone()),
+    };
+    let api = Arc::new(crate::capture::build_app(
+        &capture_opts,
+        load_manifest(&build),
+        None,
+    )?);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher = watch::Watcher::start(&opts.root, tx)?;
     {
-        let (b, r) = (build.clone(), reload.clone());
+        let (b, r, a) = (build.clone(), reload.clone(), api.clone());
         tokio::spawn(async move {
             while rx.recv().await.is_some() {
                 // Coalesce a burst of changes into one rebuild.
                 while rx.try_recv().is_ok() {}
-                let (b, r) = (b.clone(), r.clone());
-                let _ = tokio::task::spawn_blocking(move || rebuild(&b, &r)).await;
+                let (b, r, a) = (b.clone(), r.clone(), a.clone());
+                let _ = tokio::task::spawn_blocking(move || rebuild(&b, &r, Some(&a))).await;
             }
         });
     }
     let router = Arc::new(DevRouter {
         site: StaticSite::new(build.output_dir()),
         reload: reload.clone(),
+        api: api.clone(),
     });
     let (shutdown, signal) = Shutdown::new();
     let task = tokio::spawn(server::serve(
@@ -141,6 +177,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
     ));
     Ok(DevServer {
         addr,
+        admin_token,
+        api,
         reload,
         shutdown,
         task,
@@ -156,6 +194,7 @@ pub fn run(opts: ServeOptions) -> anyhow::Result<()> {
     rt.block_on(async {
         let server = start(opts).await?;
         println!("Serving on http://{} (Ctrl-C to stop)", server.addr());
+        println!("Capture API on the same port; leads in .splitmark/leads.db; admin token for this run: {}", server.admin_token());
         server::os_signal().await;
         server.stop().await;
         Ok(())

@@ -73,7 +73,8 @@ test("crawlers see the control and send nothing", () => {
   assert.equal(beacons.length, 0);
 });
 
-test("a variant already marked by the server is kept", () => {
-  const { attrs } = run({ x: [{ i: "hero", v: [["a", 0.5], ["b", 0.5]] }], e: "/e", d: 0 }, { cookie: "sm_vid=visitor-1", preset: { "data-sm-hero": "b" } });
+test("a variant already marked by the server is kept, and the server counted it", () => {
+  const { attrs, beacons } = run({ x: [{ i: "hero", v: [["a", 0.5], ["b", 0.5]] }], e: "/e", d: 0 }, { cookie: "sm_vid=visitor-1", preset: { "data-sm-hero": "b" } });
   assert.equal(attrs["data-sm-hero"], "b");
+  assert.equal(beacons.length, 0);
 });

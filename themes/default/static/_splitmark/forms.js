@@ -88,7 +88,10 @@
   }
 
   function init() {
+    var thanked = new URLSearchParams(location.search).get("sm_thanks");
     Array.prototype.forEach.call(document.querySelectorAll("form[data-sm-form]"), function (form) {
+      // After a plain (no-fetch) post the server redirects back here with ?sm_thanks=1.
+      if (thanked) form.querySelector(".sm-status").textContent = form.getAttribute("data-sm-success");
       fill(form);
       form.addEventListener("submit", onSubmit);
     });

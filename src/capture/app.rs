@@ -1,0 +1,646 @@
+//! Routing and handlers of the capture server.
+
+mod admin;
+mod pages;
+
+use super::body::{self, BodyError, Kind};
+use super::guard::{IpHasher, RateLimiter};
+use super::http::{empty, error, json, with_type, Body};
+use super::metrics::Metrics;
+use super::settings::Settings;
+use super::static_files::StaticSite;
+use crate::forms::{split_meta, FieldErrors};
+use crate::manifest::Manifest;
+use crate::store::{AttributionFlag, Exposure, NewLead, SharedStore, StoreError};
+use chrono::Utc;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// Largest exposure beacon.
+const MAX_EVENT_BYTES: usize = 8 * 1024;
+/// Cookie holding the first-party visitor id.
+pub const VISITOR_COOKIE: &str = "sm_vid";
+
+/// The capture application: shared by every connection.
+pub struct App {
+    manifest: RwLock<Arc<Manifest>>,
+    store: SharedStore,
+    settings: Settings,
+    admin_token: Option<String>,
+    site: Option<StaticSite>,
+    hasher: IpHasher,
+    limiter: RateLimiter,
+    bots: isbot::Bots,
+    /// Request and outcome counters.
+    pub metrics: Metrics,
+    html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
+}
+
+/// What the App needs to start.
+pub struct AppParts {
+    /// Forms and experiments.
+    pub manifest: Manifest,
+    /// Storage.
+    pub store: SharedStore,
+    /// `[capture]` settings.
+    pub settings: Settings,
+    /// Admin bearer token; `None` disables the admin API.
+    pub admin_token: Option<String>,
+    /// The built site to serve, if any.
+    pub site: Option<StaticSite>,
+    /// Keyed IP hashing.
+    pub hasher: IpHasher,
+    /// Extra rewriting of served HTML (live reload in `serve`).
+    pub html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| valid_visitor(v))
+}
+
+fn valid_visitor(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 128
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+fn query_param(req: &Request<Incoming>, key: &str) -> Option<String> {
+    let q = req.uri().query()?;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// A spreadsheet cell that cannot run as a formula.
+pub fn neutralize_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+impl App {
+    /// Builds the app.
+    pub fn new(p: AppParts) -> App {
+        App {
+            limiter: RateLimiter::new(p.settings.rate_per_minute, p.settings.rate_burst),
+            manifest: RwLock::new(Arc::new(p.manifest)),
+            store: p.store,
+            settings: p.settings,
+            admin_token: p.admin_token.filter(|t| !t.is_empty()),
+            site: p.site,
+            hasher: p.hasher,
+            bots: isbot::Bots::default(),
+            metrics: Metrics::default(),
+            html_filter: p.html_filter,
+        }
+    }
+
+    /// Replaces the manifest (the dev server does this after each rebuild).
+    pub fn set_manifest(&self, m: Manifest) {
+        *self.manifest.write().expect("manifest") = Arc::new(m);
+    }
+
+    fn manifest(&self) -> Arc<Manifest> {
+        self.manifest.read().expect("manifest").clone()
+    }
+
+    /// The store (for shutdown).
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    fn reject(&self, status: StatusCode, code: &'static str, message: &str) -> Response<Body> {
+        self.metrics.reject(code);
+        error(status, code, message)
+    }
+
+    fn store_error(&self, e: &StoreError) -> Response<Body> {
+        eprintln!("storage error: {e}");
+        self.reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the lead could not be stored; please try again",
+        )
+    }
+
+    /// Answers one request.
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
+        let started = Instant::now();
+        let mut res = self.route(req, peer).await;
+        self.metrics.observe(started.elapsed().as_secs_f64());
+        res.headers_mut().insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        res
+    }
+
+    async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let path = req.uri().path().to_owned();
+        let method = req.method().clone();
+        let public_api = path.starts_with("/api/v1/forms/") || path == "/api/v1/events";
+        if public_api && method == Method::OPTIONS {
+            return self.preflight(req.headers());
+        }
+        let mut res = match (&method, path.as_str()) {
+            (&Method::POST, p) if p.starts_with("/api/v1/forms/") => {
+                let form = p["/api/v1/forms/".len()..].trim_end_matches('/').to_owned();
+                self.submit(req, peer, &form).await
+            }
+            (&Method::POST, "/api/v1/events") => self.event(req, peer).await,
+            (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
+                self.admin(req).await
+            }
+            (&Method::GET, "/healthz") => match self.store.ping().await {
+                Ok(()) => json(StatusCode::OK, &json!({"status": "ok"})),
+                Err(e) => json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({"status": "unavailable", "error": e.to_string()}),
+                ),
+            },
+            (&Method::GET, "/metrics") => with_type(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                self.metrics.render(&self.store.commit_stats()),
+            ),
+            (_, p) if p.starts_with("/api/") => {
+                if public_api {
+                    self.reject(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "use POST",
+                    )
+                } else {
+                    self.reject(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+                }
+            }
+            _ => match &self.site {
+                Some(_) => self.serve_page(req).await,
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "this server only answers the capture API",
+                ),
+            },
+        };
+        if public_api {
+            let origin = req_origin(&res);
+            self.cors(&mut res, &origin);
+        }
+        res
+    }
+
+    fn allowed_origin(&self, headers: &HeaderMap) -> Option<String> {
+        let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+        self.settings
+            .allowed_origins
+            .iter()
+            .any(|o| o == origin || o == "*")
+            .then(|| origin.to_owned())
+    }
+
+    fn preflight(&self, headers: &HeaderMap) -> Response<Body> {
+        let mut res = Response::new(empty());
+        *res.status_mut() = StatusCode::NO_CONTENT;
+        if let Some(origin) = self.allowed_origin(headers) {
+            let h = res.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_str(&origin).expect("origin header is valid"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST, OPTIONS"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type, accept"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Origin"));
+        res
+    }
+
+    fn cors(&self, res: &mut Response<Body>, origin: &Option<String>) {
+        if let Some(o) = origin {
+            if let Ok(v) = HeaderValue::from_str(o) {
+                res.headers_mut()
+                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+                res.headers_mut().insert(
+                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    HeaderValue::from_static("true"),
+                );
+            }
+        }
+        res.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+
+    fn client_key(&self, peer: SocketAddr) -> String {
+        self.hasher.hash(peer.ip(), Utc::now().date_naive())
+    }
+
+    fn rate_limited(&self, key: &str) -> Option<Response<Body>> {
+        let wait = self.limiter.check(key, Instant::now()).err()?;
+        let mut res = self.reject(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; slow down",
+        );
+        let secs = wait.as_secs() + 1;
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        Some(res)
+    }
+
+    async fn read_answers(
+        &self,
+        req: Request<Incoming>,
+        max: usize,
+        allow_text: bool,
+    ) -> Result<(HeaderMap, crate::forms::Answers, bool), Response<Body>> {
+        let (parts, incoming) = req.into_parts();
+        let fail = |e: BodyError| {
+            let (status, code) = e.status();
+            self.reject(status, code, e.message())
+        };
+        let kind = body::kind(&parts.headers).map_err(fail)?;
+        if kind == Kind::Text && !allow_text {
+            return Err(fail(BodyError::Unsupported(
+                "text/plain is accepted for beacons only".into(),
+            )));
+        }
+        let json_body = matches!(kind, Kind::Json);
+        let bytes = body::read_limited(&parts.headers, incoming, max)
+            .await
+            .map_err(fail)?;
+        let answers = body::parse(&kind, bytes, self.settings.max_fields)
+            .await
+            .map_err(fail)?;
+        Ok((parts.headers, answers, json_body))
+    }
+
+    async fn submit(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        form_id: &str,
+    ) -> Response<Body> {
+        let manifest = self.manifest();
+        let origin = self.allowed_origin(req.headers());
+        let Some(form) = manifest.forms.get(form_id) else {
+            return with_origin(
+                self.reject(
+                    StatusCode::NOT_FOUND,
+                    "unknown_form",
+                    &format!("there is no form {form_id:?}"),
+                ),
+                origin,
+            );
+        };
+        let ip_hash = self.client_key(peer);
+        if let Some(res) = self.rate_limited(&ip_hash) {
+            return res;
+        }
+        let (headers, mut answers, json_body) = match self
+            .read_answers(req, self.settings.max_body_bytes, false)
+            .await
+        {
+            Ok(x) => x,
+            Err(res) => return res,
+        };
+        let json_reply = json_body || wants_json(&headers);
+        let meta = split_meta(&mut answers);
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        let visitor = meta
+            .visitor
+            .clone()
+            .filter(|v| valid_visitor(v))
+            .or_else(|| cookie(&headers, VISITOR_COOKIE));
+        let base = NewLead {
+            received_at: Utc::now(),
+            form: form_id.to_owned(),
+            answers: serde_json::Map::new(),
+            email: None,
+            experiment: meta.experiment.clone(),
+            variant: meta.variant.clone(),
+            attribution_flag: None,
+            visitor: visitor.clone(),
+            page: meta.page.clone(),
+            referrer: meta.referrer.clone(),
+            utm: meta.utm.clone(),
+            user_agent,
+            ip_hash: Some(ip_hash),
+            score: 0,
+            qualified: false,
+            spam_reason: None,
+            consent: None,
+            dedupe_key: String::new(),
+        };
+        if meta.gotcha.is_some() {
+            // Same answer as a real lead, so the bot learns nothing; stored, never counted.
+            let raw: serde_json::Map<String, serde_json::Value> =
+                answers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let lead = NewLead {
+                dedupe_key: dedupe_key(form_id, visitor.as_deref(), &raw),
+                answers: raw,
+                spam_reason: Some("honeypot".into()),
+                ..base
+            };
+            return match self.store.insert_lead(lead).await {
+                Ok(r) => {
+                    self.metrics
+                        .spam
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    with_origin(
+                        self.success(form, &meta.page, &r.id, false, json_reply),
+                        origin,
+                    )
+                }
+                Err(e) => self.store_error(&e),
+            };
+        }
+        let valid = match form.validate(&answers) {
+            Ok(v) => v,
+            Err(errors) => return with_origin(self.invalid(&errors, json_reply), origin),
+        };
+        let score = form.score(&valid);
+        let attribution_flag = match (&meta.experiment, &meta.variant) {
+            (Some(e), v) => match manifest.experiment(e) {
+                None => Some(AttributionFlag::UnknownExperiment),
+                Some(x) if !v.as_deref().is_some_and(|v| x.has_variant(v)) => {
+                    Some(AttributionFlag::UnknownVariant)
+                }
+                Some(_) => None,
+            },
+            (None, Some(_)) => Some(AttributionFlag::UnknownExperiment),
+            (None, None) => None,
+        };
+        let lead = NewLead {
+            dedupe_key: dedupe_key(form_id, visitor.as_deref(), &valid.answers),
+            answers: valid.answers,
+            email: valid.email,
+            consent: valid.consent,
+            score: score.points,
+            qualified: score.qualified,
+            attribution_flag,
+            ..base
+        };
+        match self.store.insert_lead(lead).await {
+            Ok(r) => {
+                let counter = if r.duplicate {
+                    &self.metrics.duplicates
+                } else {
+                    &self.metrics.submissions
+                };
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                with_origin(
+                    self.success(form, &meta.page, &r.id, r.qualified, json_reply),
+                    origin,
+                )
+            }
+            Err(e) => self.store_error(&e),
+        }
+    }
+
+    fn success(
+        &self,
+        form: &crate::forms::FormSpec,
+        page: &Option<String>,
+        id: &str,
+        qualified: bool,
+        json_reply: bool,
+    ) -> Response<Body> {
+        if json_reply {
+            return json(
+                StatusCode::CREATED,
+                &json!({"id": id, "qualified": qualified}),
+            );
+        }
+        let to = match (&form.success_url, page) {
+            (Some(url), _) => url.clone(),
+            (None, Some(p)) if p.starts_with('/') && !p.starts_with("//") => {
+                format!("{p}?sm_thanks=1")
+            }
+            _ => "/?sm_thanks=1".to_owned(),
+        };
+        let mut res = Response::new(empty());
+        *res.status_mut() = StatusCode::SEE_OTHER;
+        if let Ok(v) = HeaderValue::from_str(&to) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        res
+    }
+
+    fn invalid(&self, errors: &FieldErrors, json_reply: bool) -> Response<Body> {
+        self.metrics.reject("validation_failed");
+        if json_reply {
+            let fields: serde_json::Map<String, serde_json::Value> = errors
+                .iter()
+                .map(|(k, e)| (k.clone(), json!(e.message)))
+                .collect();
+            let codes: serde_json::Map<String, serde_json::Value> = errors
+                .iter()
+                .map(|(k, e)| (k.clone(), json!(e.code)))
+                .collect();
+            return json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &json!({"error": "validation_failed", "message": "Some fields need attention.", "fields": fields, "codes": codes}),
+            );
+        }
+        let items: String = errors
+            .iter()
+            .map(|(k, e)| {
+                format!(
+                    "<li><strong>{}</strong>: {}</li>",
+                    html_escape::encode_text(k),
+                    html_escape::encode_text(&e.message)
+                )
+            })
+            .collect();
+        let page = format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Please check the form</title></head><body><main><h1>Please check the form</h1><ul>{items}</ul><p><a href=\"javascript:history.back()\">Go back and fix it</a></p></main></body></html>");
+        with_type(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text/html; charset=utf-8",
+            page,
+        )
+    }
+
+    async fn event(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let origin = self.allowed_origin(req.headers());
+        let ua = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let key = self.client_key(peer);
+        if let Some(res) = self.rate_limited(&key) {
+            return res;
+        }
+        let (_, answers, _) = match self.read_answers(req, MAX_EVENT_BYTES, true).await {
+            Ok(x) => x,
+            Err(res) => return res,
+        };
+        let get = |k: &str| {
+            answers
+                .get(k)
+                .and_then(|v| v.first())
+                .cloned()
+                .unwrap_or_default()
+        };
+        if get("type") != "exposure" {
+            return with_origin(
+                self.reject(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_event",
+                    "only {\"type\":\"exposure\"} events are recorded",
+                ),
+                origin,
+            );
+        }
+        if self.bots.is_bot(&ua) {
+            self.metrics
+                .bot_events
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return with_origin(no_content(), origin);
+        }
+        let (experiment, variant, visitor) = (get("experiment"), get("variant"), get("visitor"));
+        if !valid_visitor(&visitor) {
+            return with_origin(
+                self.reject(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_visitor",
+                    "visitor must be 1-128 letters, digits, - _ .",
+                ),
+                origin,
+            );
+        }
+        let manifest = self.manifest();
+        match manifest.experiment(&experiment) {
+            None => {
+                return with_origin(
+                    self.reject(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unknown_experiment",
+                        "no such experiment",
+                    ),
+                    origin,
+                )
+            }
+            Some(x) if !x.has_variant(&variant) => {
+                return with_origin(
+                    self.reject(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unknown_variant",
+                        "no such variant",
+                    ),
+                    origin,
+                )
+            }
+            Some(_) => {}
+        }
+        let page = Some(get("page")).filter(|p| !p.is_empty());
+        match self
+            .store
+            .record_exposure(Exposure {
+                experiment,
+                variant,
+                visitor,
+                page,
+                at: Utc::now(),
+            })
+            .await
+        {
+            Ok(_) => {
+                self.metrics
+                    .exposures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                with_origin(no_content(), origin)
+            }
+            Err(e) => self.store_error(&e),
+        }
+    }
+}
+
+fn no_content() -> Response<Body> {
+    let mut res = Response::new(empty());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    res
+}
+
+fn with_origin(mut res: Response<Body>, origin: Option<String>) -> Response<Body> {
+    if let Some(o) = origin {
+        res.extensions_mut().insert(CorsOrigin(o));
+    }
+    res
+}
+
+#[derive(Clone)]
+struct CorsOrigin(String);
+
+fn req_origin(res: &Response<Body>) -> Option<String> {
+    res.extensions().get::<CorsOrigin>().map(|c| c.0.clone())
+}
+
+/// Identity of a submission for deduplication: form, visitor and canonical answers.
+pub fn dedupe_key(
+    form: &str,
+    visitor: Option<&str>,
+    answers: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(form.as_bytes());
+    h.update([0]);
+    h.update(visitor.unwrap_or("").as_bytes());
+    h.update([0]);
+    // serde_json keeps insertion order; answers come in field order, which is canonical.
+    h.update(
+        serde_json::Value::Object(answers.clone())
+            .to_string()
+            .as_bytes(),
+    );
+    hex::encode(&h.finalize()[..16])
+}

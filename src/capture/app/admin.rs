@@ -1,0 +1,243 @@
+//! Admin endpoints: experiment counts, lead export and erasure. Bearer token, compared in
+//! constant time; never CORS-open.
+
+use super::{neutralize_cell, query_param, App};
+use crate::capture::http::{json, with_type, Body};
+use crate::store::{Lead, LeadQuery};
+use hyper::body::Incoming;
+use hyper::{header, Method, Request, Response, StatusCode};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+impl App {
+    /// The refusal for a request without a valid admin token, if it has none.
+    fn refuse_unauthorized(&self, req: &Request<Incoming>) -> Option<Response<Body>> {
+        let Some(token) = &self.admin_token else {
+            return Some(self.reject(
+                StatusCode::FORBIDDEN,
+                "admin_disabled",
+                "the admin API is off: set SPLITMARK_ADMIN_TOKEN",
+            ));
+        };
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            None
+        } else {
+            let mut res = self.reject(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid admin token is required",
+            );
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            Some(res)
+        }
+    }
+
+    pub(super) async fn admin(&self, req: Request<Incoming>) -> Response<Body> {
+        if let Some(res) = self.refuse_unauthorized(&req) {
+            return res;
+        }
+        let path = req.uri().path().trim_end_matches('/').to_owned();
+        match (req.method(), path.as_str()) {
+            (&Method::GET, "/api/v1/experiments") => self.experiments_json(None).await,
+            (&Method::GET, p) if p.starts_with("/api/v1/experiments/") => {
+                self.experiments_json(Some(&p["/api/v1/experiments/".len()..]))
+                    .await
+            }
+            (&Method::GET, "/api/v1/leads") => self.export(&req).await,
+            (&Method::DELETE, "/api/v1/leads") => {
+                match query_param(&req, "email").filter(|e| e.contains('@')) {
+                    Some(email) => match self.store.erase_leads(&email).await {
+                        Ok(n) => json(StatusCode::OK, &json!({"erased": n})),
+                        Err(e) => self.store_error(&e),
+                    },
+                    None => self.reject(
+                        StatusCode::BAD_REQUEST,
+                        "email_required",
+                        "give ?email=address of the person to erase",
+                    ),
+                }
+            }
+            _ => self.reject(StatusCode::NOT_FOUND, "not_found", "no such admin endpoint"),
+        }
+    }
+
+    async fn experiment_json(
+        &self,
+        e: &crate::manifest::ExperimentManifest,
+    ) -> Result<serde_json::Value, Response<Body>> {
+        let counts = self
+            .store
+            .experiment_counts(&e.id, &e.goal)
+            .await
+            .map_err(|err| self.store_error(&err))?;
+        let started = self
+            .store
+            .experiment_started_at(&e.id)
+            .await
+            .map_err(|err| self.store_error(&err))?;
+        let variants: Vec<serde_json::Value> = e
+            .variants
+            .iter()
+            .map(|v| {
+                let c = counts.iter().find(|c| c.variant == v.id).cloned().unwrap_or_default();
+                let rate = if c.visitors > 0 { c.conversions as f64 / c.visitors as f64 } else { 0.0 };
+                json!({"id": v.id, "weight": v.weight, "visitors": c.visitors, "conversions": c.conversions, "qualified": c.qualified, "views": c.views, "rate": rate})
+            })
+            .collect();
+        Ok(
+            json!({"id": e.id, "goal": e.goal, "status": e.status, "page": e.page, "started_at": started.map(|d| d.to_rfc3339()), "variants": variants}),
+        )
+    }
+
+    async fn experiments_json(&self, id: Option<&str>) -> Response<Body> {
+        let manifest = self.manifest();
+        match id {
+            Some(id) => match manifest.experiment(id) {
+                Some(e) => match self.experiment_json(e).await {
+                    Ok(v) => json(StatusCode::OK, &v),
+                    Err(res) => res,
+                },
+                None => self.reject(
+                    StatusCode::NOT_FOUND,
+                    "unknown_experiment",
+                    &format!("there is no experiment {id:?}"),
+                ),
+            },
+            None => {
+                let mut all = Vec::new();
+                for e in &manifest.experiments {
+                    match self.experiment_json(e).await {
+                        Ok(v) => all.push(v),
+                        Err(res) => return res,
+                    }
+                }
+                json(StatusCode::OK, &json!({"experiments": all}))
+            }
+        }
+    }
+
+    async fn export(&self, req: &Request<Incoming>) -> Response<Body> {
+        let query = lead_query(req);
+        let leads = match self.store.leads(&query).await {
+            Ok(l) => l,
+            Err(e) => return self.store_error(&e),
+        };
+        match query_param(req, "format").as_deref().unwrap_or("json") {
+            "json" => json(StatusCode::OK, &json!({"leads": leads})),
+            "csv" => match leads_csv(&leads) {
+                Ok(csv) => {
+                    let mut res = with_type(StatusCode::OK, "text/csv; charset=utf-8", csv);
+                    res.headers_mut().insert(
+                        header::CONTENT_DISPOSITION,
+                        header::HeaderValue::from_static("attachment; filename=\"leads.csv\""),
+                    );
+                    res
+                }
+                Err(e) => self.reject(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "export_failed",
+                    &e.to_string(),
+                ),
+            },
+            _ => self.reject(
+                StatusCode::BAD_REQUEST,
+                "bad_format",
+                "format must be csv or json",
+            ),
+        }
+    }
+}
+
+/// Filters and paging from the query string.
+pub(super) fn lead_query(req: &Request<Incoming>) -> LeadQuery {
+    let flag = |k: &str| {
+        query_param(req, k).and_then(|v| match v.as_str() {
+            "true" | "1" | "yes" => Some(true),
+            "false" | "0" | "no" => Some(false),
+            _ => None,
+        })
+    };
+    let text = |k: &str| query_param(req, k).filter(|s| !s.is_empty());
+    LeadQuery {
+        form: text("form"),
+        experiment: text("experiment"),
+        variant: text("variant"),
+        qualified: flag("qualified"),
+        spam: flag("spam"),
+        limit: query_param(req, "limit")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        offset: query_param(req, "offset")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+/// Leads as CSV; every cell is neutralised against spreadsheet formulas.
+pub fn leads_csv(leads: &[Lead]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "id",
+        "received_at",
+        "form",
+        "email",
+        "qualified",
+        "score",
+        "experiment",
+        "variant",
+        "attribution_flag",
+        "visitor",
+        "page",
+        "referrer",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "spam_reason",
+        "consent",
+        "answers",
+    ])?;
+    for l in leads {
+        let n = &l.lead;
+        let o = |v: &Option<String>| neutralize_cell(v.as_deref().unwrap_or(""));
+        let flag = n.attribution_flag.map(|f| {
+            serde_json::to_value(f)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        });
+        w.write_record([
+            neutralize_cell(&l.id),
+            n.received_at.to_rfc3339(),
+            neutralize_cell(&n.form),
+            o(&n.email),
+            n.qualified.to_string(),
+            n.score.to_string(),
+            o(&n.experiment),
+            o(&n.variant),
+            o(&flag),
+            o(&n.visitor),
+            o(&n.page),
+            o(&n.referrer),
+            o(&n.utm.source),
+            o(&n.utm.medium),
+            o(&n.utm.campaign),
+            o(&n.utm.term),
+            o(&n.utm.content),
+            o(&n.spam_reason),
+            o(&n.consent),
+            neutralize_cell(&serde_json::Value::Object(n.answers.clone()).to_string()),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}

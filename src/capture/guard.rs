@@ -1,0 +1,126 @@
+//! Per-client protection: keyed IP hashes (never the raw address) and a token-bucket rate limit.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Hashes client IPs with a key that changes every UTC day.
+///
+/// The day key is HMAC(secret, date). The secret is kept in a file beside the database (mode
+/// 0600) so hashes are stable across restarts within a day — a per-process random secret would
+/// split one visitor into several after each deploy. Yesterday's hashes cannot be linked to
+/// today's, and the raw address is never stored.
+pub struct IpHasher {
+    secret: [u8; 32],
+}
+
+impl IpHasher {
+    /// Loads or creates the secret at `path`.
+    pub fn load_or_create(path: &Path) -> std::io::Result<IpHasher> {
+        if let Ok(bytes) = std::fs::read(path) {
+            if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                return Ok(IpHasher { secret });
+            }
+        }
+        let secret: [u8; 32] = rand::random();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, secret)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(IpHasher { secret })
+    }
+
+    /// A hasher with a given secret (tests).
+    pub fn with_secret(secret: [u8; 32]) -> IpHasher {
+        IpHasher { secret }
+    }
+
+    /// Hex HMAC of the address under today's key.
+    pub fn hash(&self, ip: IpAddr, day: chrono::NaiveDate) -> String {
+        let mut k = HmacSha256::new_from_slice(&self.secret).expect("any key length");
+        k.update(day.to_string().as_bytes());
+        let day_key = k.finalize().into_bytes();
+        let mut m = HmacSha256::new_from_slice(&day_key).expect("any key length");
+        m.update(ip.to_string().as_bytes());
+        hex::encode(&m.finalize().into_bytes()[..16])
+    }
+}
+
+/// Token buckets by client key.
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `per_minute` sustained, `burst` at once.
+    pub fn new(per_minute: u32, burst: u32) -> RateLimiter {
+        RateLimiter {
+            per_second: f64::from(per_minute) / 60.0,
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Takes a token for `key`; on refusal, how long until one is available.
+    pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut b = self.buckets.lock().expect("rate limiter");
+        if b.len() > 100_000 {
+            // Forget clients whose bucket has refilled: they are indistinguishable from new ones.
+            let full = self.burst / self.per_second;
+            b.retain(|_, (_, t)| now.duration_since(*t).as_secs_f64() < full);
+        }
+        let (tokens, last) = b.entry(key.to_owned()).or_insert((self.burst, now));
+        *tokens =
+            (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / self.per_second))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_rotate_daily_and_hide_the_address() {
+        let h = IpHasher::with_secret([7; 32]);
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        let d1 = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let a = h.hash(ip, d1);
+        assert_eq!(a, h.hash(ip, d1));
+        assert_ne!(a, h.hash(ip, d1.succ_opt().unwrap()));
+        assert!(!a.contains("203"));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn bucket_allows_burst_then_refuses_then_refills() {
+        let r = RateLimiter::new(60, 3);
+        let t = Instant::now();
+        for _ in 0..3 {
+            assert!(r.check("k", t).is_ok());
+        }
+        let wait = r.check("k", t).unwrap_err();
+        assert!(wait <= Duration::from_secs(1) && wait > Duration::ZERO);
+        assert!(r.check("other", t).is_ok(), "buckets are per client");
+        assert!(r.check("k", t + Duration::from_millis(1100)).is_ok());
+    }
+}
