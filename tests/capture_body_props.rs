@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use splitmark::capture::body::{parse, Kind};
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 proptest! {

@@ -316,8 +316,8 @@ impl FormSpec {
     }
 }
 
-/// Parses and checks every `[forms.<id>]` table.
-pub fn parse_forms(table: &toml::Table) -> Result<BTreeMap<String, FormSpec>, Vec<String>> {
+/// Parses and checks every `[forms.<id>]` table: the forms that parsed, and every problem.
+pub fn parse_forms(table: &toml::Table) -> (BTreeMap<String, FormSpec>, Vec<String>) {
     let mut forms = BTreeMap::new();
     let mut errs = Vec::new();
     for (id, value) in table {
@@ -333,11 +333,7 @@ pub fn parse_forms(table: &toml::Table) -> Result<BTreeMap<String, FormSpec>, Ve
             Err(e) => errs.push(format!("[forms.{id}]: {}", e.message())),
         }
     }
-    if errs.is_empty() {
-        Ok(forms)
-    } else {
-        Err(errs)
-    }
+    (forms, errs)
 }
 
 #[cfg(test)]
@@ -430,7 +426,7 @@ rules = [
     #[test]
     fn parse_forms_reports_unknown_keys() {
         let t: toml::Table = toml::from_str("[demo]\nfields = []\nsubmitt = \"x\"\n").unwrap();
-        let e = parse_forms(&t).unwrap_err();
+        let e = parse_forms(&t).1;
         assert!(
             e[0].contains("[forms.demo]") && e[0].contains("submitt"),
             "{e:?}"

@@ -26,15 +26,17 @@ pub struct SiteExperiments {
 
 impl SiteExperiments {
     /// Parses `[forms]`, `[capture] endpoint/respect_dnt` and every page's `[experiment]`.
-    pub fn load(config: &Config, library: &Library) -> Result<SiteExperiments, Vec<Diagnostic>> {
+    ///
+    /// Whatever parsed is kept even when something else failed, so one bad form or experiment
+    /// does not turn every shortcode of the site into a follow-on error.
+    pub fn load(config: &Config, library: &Library) -> (SiteExperiments, Vec<Diagnostic>) {
         let mut errors = Vec::new();
-        let forms = crate::forms::parse_forms(&config.forms).unwrap_or_else(|errs| {
-            errors.extend(
-                errs.into_iter()
-                    .map(|e| Diagnostic::file(crate::config::CONFIG_FILE, e)),
-            );
-            BTreeMap::new()
-        });
+        let (forms, form_errors) = crate::forms::parse_forms(&config.forms);
+        errors.extend(
+            form_errors
+                .into_iter()
+                .map(|e| Diagnostic::file(crate::config::CONFIG_FILE, e)),
+        );
         let form_ids: Vec<&str> = forms.keys().map(String::as_str).collect();
         let mut by_path = HashMap::new();
         let mut ids: HashMap<String, std::path::PathBuf> = HashMap::new();
@@ -71,16 +73,13 @@ impl SiteExperiments {
             .get("respect_dnt")
             .and_then(toml::Value::as_bool)
             .unwrap_or(false);
-        if errors.is_empty() {
-            Ok(SiteExperiments {
-                forms: Arc::new(forms),
-                by_path: Arc::new(by_path),
-                endpoint,
-                respect_dnt,
-            })
-        } else {
-            Err(errors)
-        }
+        let site = SiteExperiments {
+            forms: Arc::new(forms),
+            by_path: Arc::new(by_path),
+            endpoint,
+            respect_dnt,
+        };
+        (site, errors)
     }
 
     /// Where a form posts.

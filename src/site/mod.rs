@@ -130,13 +130,9 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     let Some((tera, sources)) = templates else {
         return Err(Diagnostics(errors).sorted());
     };
-    let site_experiments = match experiments::SiteExperiments::load(&config, &library) {
-        Ok(x) => x,
-        Err(e) => {
-            errors.extend(e);
-            experiments::SiteExperiments::default()
-        }
-    };
+    let (site_experiments, experiment_errors) =
+        experiments::SiteExperiments::load(&config, &library);
+    errors.extend(experiment_errors);
     site_experiments.apply_shipped_overrides(&mut library);
     let _ = forms_cell.set(site_experiments.clone());
     let mut registry = ShortcodeRegistry::builtin(&config);

@@ -1,0 +1,285 @@
+//! End-to-end tests in headless Chromium (WebDriver via chromedriver).
+//!
+//! Skipped with a loud message when chromedriver is missing, unless `SPLITMARK_REQUIRE_BROWSER=1`
+//! (set by CI), which makes them required.
+
+mod common;
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use splitmark::devserver::{start, DevServer, ServeOptions};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const FORMS: &str = r#"
+[forms.demo]
+headline = "Book a demo"
+submit = "Send"
+success_message = "Thanks, we got it."
+[[forms.demo.fields]]
+name = "email"
+type = "email"
+label = "Email"
+required = true
+"#;
+
+const LANDING: &str = "+++\ntitle = \"Landing\"\ntemplate = \"landing.html\"\n[experiment]\nid = \"hero\"\ngoal = \"demo\"\nstatus = \"running\"\nvariants = [{ id = \"a\" }, { id = \"b\", extra = { hero = \"Hero B\" } }]\n+++\n{% variant(id=\"a\") %}\nBlock A\n{% end %}\n{% variant(id=\"b\") %}\nBlock B\n{% end %}\n\n{{ form(id=\"demo\") }}\n";
+
+/// A page whose body starts with a probe: what the browser knows before any content parses.
+const PROBE_TEMPLATE: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8">{{ page.experiment_head | safe }}<title>probe</title></head><body><script>window.__probe=(function(){var r=document.documentElement.getAttribute("data-sm-first");function d(v){var e=document.createElement("div");e.setAttribute("data-sm-e","first");e.setAttribute("data-sm-v",v);document.body.appendChild(e);var s=getComputedStyle(e).display;e.remove();return s}return{marker:r,a:d("a"),b:d("b")}})()</script>{{ page.content | safe }}</body></html>"#;
+
+const PROBE: &str = "+++\ntitle = \"Probe\"\ntemplate = \"probe.html\"\n[experiment]\nid = \"first\"\ngoal = \"demo\"\nstatus = \"running\"\nvariants = [{ id = \"a\" }, { id = \"b\" }]\n+++\n{% variant(id=\"a\") %}\nBlock A\n{% end %}\n{% variant(id=\"b\") %}\nBlock B\n{% end %}\n";
+
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn driver() -> Option<Driver> {
+    let required = std::env::var("SPLITMARK_REQUIRE_BROWSER").is_ok();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    match Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => Some(Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }),
+        Err(e) => {
+            assert!(
+                !required,
+                "SPLITMARK_REQUIRE_BROWSER is set but chromedriver cannot start: {e}"
+            );
+            eprintln!("\n*** SKIPPED: browser tests need chromium and chromedriver (apt-get install chromium chromium-driver): {e} ***\n");
+            None
+        }
+    }
+}
+
+async fn browser(d: &Driver, javascript: bool) -> Client {
+    let profile = tempfile::tempdir().unwrap().keep();
+    let mut opts = json!({
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 format!("--user-data-dir={}", profile.display()), "--window-size=390,844"],
+    });
+    if !javascript {
+        opts["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), opts);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    for _ in 0..100 {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(caps.clone())
+            .connect(&d.url)
+            .await
+        {
+            Ok(c) => return c,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("chromedriver did not accept a session");
+}
+
+async fn site_server() -> (Site, DevServer, String) {
+    let site = Site::new(&[
+        ("splitmark.toml", &format!("{CONFIG}{FORMS}")),
+        ("content/landing.md", LANDING),
+        ("content/probe.md", PROBE),
+        ("templates/probe.html", PROBE_TEMPLATE),
+    ]);
+    let server = start(ServeOptions {
+        root: site.root().to_path_buf(),
+        bind: "127.0.0.1".into(),
+        port: 0,
+        drafts: false,
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", server.addr());
+    (site, server, base)
+}
+
+async fn visible(c: &Client, css: &str) -> bool {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap()
+}
+
+async fn with_visitor(c: &Client, base: &str, visitor: &str) {
+    c.goto(&format!("{base}/robots.txt")).await.unwrap();
+    c.execute(
+        &format!("document.cookie='sm_vid={visitor};path=/'"),
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+fn expected_in(site: &Site, experiment: &str, visitor: &str) -> String {
+    let dir = site
+        .root()
+        .join(".splitmark/serve/public/_splitmark/manifest.json");
+    splitmark::manifest::Manifest::load(&dir)
+        .unwrap()
+        .experiment(experiment)
+        .unwrap()
+        .assign(visitor)
+        .to_owned()
+}
+
+fn expected(site: &Site, visitor: &str) -> String {
+    expected_in(site, "hero", visitor)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variants_show_from_first_paint_and_forms_post_attribution() {
+    let Some(d) = driver() else { return };
+    let (site, server, base) = site_server().await;
+    let c = browser(&d, true).await;
+
+    // A chosen visitor id: the hashed variant is visible, the other is not.
+    for visitor in ["visitor-1", "visitor-2", "visitor-3", "visitor-7"] {
+        with_visitor(&c, &base, visitor).await;
+        c.goto(&format!("{base}/probe/")).await.unwrap();
+        let first = expected_in(&site, "first", visitor);
+        let first_other = if first == "a" { "b" } else { "a" };
+        let probe = c.execute("return window.__probe", vec![]).await.unwrap();
+        assert_eq!(
+            probe["marker"],
+            first.as_str(),
+            "marker set before <body> parsed ({visitor})"
+        );
+        assert_eq!(
+            probe[first_other], "none",
+            "other variant hidden from the first paint ({visitor}): {probe}"
+        );
+        assert_ne!(probe[first.as_str()], "none", "{probe}");
+        let want = expected(&site, visitor);
+        let other = if want == "a" { "b" } else { "a" };
+        c.goto(&format!("{base}/landing/")).await.unwrap();
+        assert!(
+            visible(&c, &format!("[data-sm-e=hero][data-sm-v={want}]")).await,
+            "{visitor}"
+        );
+        assert!(
+            !visible(&c, &format!("[data-sm-e=hero][data-sm-v={other}]")).await,
+            "{visitor}"
+        );
+    }
+
+    // ?sm_hero= forces a variant for QA.
+    c.goto(&format!("{base}/landing/?sm_hero=b")).await.unwrap();
+    assert!(visible(&c, "div[data-sm-v=b] h1").await);
+    assert!(!visible(&c, "div[data-sm-v=a] h1").await);
+
+    // The form posts with attribution filled in by the script, and shows success inline.
+    with_visitor(&c, &base, "visitor-1").await;
+    c.goto(&format!(
+        "{base}/landing/?utm_source=newsletter&utm_campaign=launch"
+    ))
+    .await
+    .unwrap();
+    c.find(Locator::Css("#sm-demo-email"))
+        .await
+        .unwrap()
+        .send_keys("ann@example.com")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.sm-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let status = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[@class='sm-status' and contains(., 'Thanks')]",
+        ))
+        .await;
+    assert!(status.is_ok(), "success message shown inline");
+    let leads: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/leads?format=json"))
+        .bearer_auth(server.admin_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lead = &leads["leads"][0];
+    assert_eq!(lead["email"], "ann@example.com");
+    assert_eq!(lead["experiment"], "hero");
+    assert_eq!(lead["variant"], expected(&site, "visitor-1").as_str());
+    assert_eq!(lead["visitor"], "visitor-1");
+    assert_eq!(lead["page"], "/landing/");
+    assert_eq!(lead["utm"]["source"], "newsletter");
+    assert_eq!(lead["utm"]["campaign"], "launch");
+
+    // A 422 from the server shows next to the field (the browser accepts a@b, the server does not).
+    c.goto(&format!("{base}/landing/")).await.unwrap();
+    c.find(Locator::Css("#sm-demo-email"))
+        .await
+        .unwrap()
+        .send_keys("a@b")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.sm-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let err = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[@id='sm-demo-email-err' and string-length(normalize-space(.)) > 0]",
+        ))
+        .await;
+    assert!(err.is_ok(), "field error shown");
+    let invalid = c
+        .find(Locator::Css("#sm-demo-email"))
+        .await
+        .unwrap()
+        .attr("aria-invalid")
+        .await
+        .unwrap();
+    assert_eq!(invalid.as_deref(), Some("true"));
+    c.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_only_the_control_shows() {
+    let Some(d) = driver() else { return };
+    let (_site, server, base) = site_server().await;
+    let c = browser(&d, false).await;
+    c.goto(&format!("{base}/landing/")).await.unwrap();
+    assert!(visible(&c, "div[data-sm-v=a] h1").await);
+    assert!(!visible(&c, "div[data-sm-v=b] h1").await);
+    assert!(visible(&c, "[data-sm-e=hero][data-sm-v=a]").await);
+    c.close().await.unwrap();
+    server.stop().await;
+}
