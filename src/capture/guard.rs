@@ -18,6 +18,8 @@ type HmacSha256 = Hmac<Sha256>;
 /// today's, and the raw address is never stored.
 pub struct IpHasher {
     secret: [u8; 32],
+    /// Today's derived key, computed once a day rather than per request.
+    day_key: std::sync::RwLock<Option<(chrono::NaiveDate, [u8; 32])>>,
 }
 
 impl IpHasher {
@@ -25,7 +27,7 @@ impl IpHasher {
     pub fn load_or_create(path: &Path) -> std::io::Result<IpHasher> {
         if let Ok(bytes) = std::fs::read(path) {
             if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                return Ok(IpHasher { secret });
+                return Ok(IpHasher::with_secret(secret));
             }
         }
         let secret: [u8; 32] = rand::random();
@@ -38,19 +40,33 @@ impl IpHasher {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
         }
-        Ok(IpHasher { secret })
+        Ok(IpHasher::with_secret(secret))
     }
 
-    /// A hasher with a given secret (tests).
+    /// A hasher with a given secret.
     pub fn with_secret(secret: [u8; 32]) -> IpHasher {
-        IpHasher { secret }
+        IpHasher {
+            secret,
+            day_key: std::sync::RwLock::new(None),
+        }
+    }
+
+    fn key_for(&self, day: chrono::NaiveDate) -> [u8; 32] {
+        if let Some((d, k)) = *self.day_key.read().expect("ip key") {
+            if d == day {
+                return k;
+            }
+        }
+        let mut k = HmacSha256::new_from_slice(&self.secret).expect("any key length");
+        k.update(day.to_string().as_bytes());
+        let key: [u8; 32] = k.finalize().into_bytes().into();
+        *self.day_key.write().expect("ip key") = Some((day, key));
+        key
     }
 
     /// Hex HMAC of the address under today's key.
     pub fn hash(&self, ip: IpAddr, day: chrono::NaiveDate) -> String {
-        let mut k = HmacSha256::new_from_slice(&self.secret).expect("any key length");
-        k.update(day.to_string().as_bytes());
-        let day_key = k.finalize().into_bytes();
+        let day_key = self.key_for(day);
         let mut m = HmacSha256::new_from_slice(&day_key).expect("any key length");
         m.update(ip.to_string().as_bytes());
         hex::encode(&m.finalize().into_bytes()[..16])

@@ -113,12 +113,10 @@ fn now_ms(t: DateTime<Utc>) -> i64 {
 
 fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt> {
     let since = now_ms(lead.received_at) - DEDUPE_WINDOW_SECS * 1000;
+    // Statements are cached per connection: the writer runs the same few all day.
     let earlier: Option<(String, bool)> = tx
-        .query_row(
-            "SELECT id, qualified FROM leads WHERE dedupe_key = ?1 AND received_ms >= ?2 ORDER BY received_ms LIMIT 1",
-            params![lead.dedupe_key, since],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, qualified FROM leads WHERE dedupe_key = ?1 AND received_ms >= ?2 ORDER BY received_ms LIMIT 1")?
+        .query_row(params![lead.dedupe_key, since], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((id, qualified)) = earlier {
         return Ok(LeadReceipt {
@@ -134,11 +132,12 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
     });
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
             utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-        params![
+    )?
+    .execute(params![
             id,
             lead.received_at.to_rfc3339(),
             now_ms(lead.received_at),
@@ -163,8 +162,7 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
             lead.spam_reason,
             lead.consent,
             lead.dedupe_key,
-        ],
-    )?;
+    ])?;
     // A submission implies the exposure (beacons get blocked); it is not a page view.
     if let (None, None, Some(exp), Some(var), Some(vis)) = (
         &lead.spam_reason,
@@ -174,11 +172,11 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
         &lead.visitor,
     ) {
         let ms = now_ms(lead.received_at);
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 0, ?5)
              ON CONFLICT (experiment, visitor) DO NOTHING",
-            params![exp, vis, var, ms, lead.page],
-        )?;
+        )?
+        .execute(params![exp, vis, var, ms, lead.page])?;
     }
     Ok(LeadReceipt {
         id,
@@ -198,7 +196,8 @@ fn record_exposure(tx: &Connection, e: &Exposure) -> rusqlite::Result<ExposureRe
         .optional()?;
     match existing {
         Some((variant, views)) => {
-            tx.execute("UPDATE exposures SET views = views + 1, last_ms = ?3 WHERE experiment = ?1 AND visitor = ?2", params![e.experiment, e.visitor, ms])?;
+            tx.prepare_cached("UPDATE exposures SET views = views + 1, last_ms = ?3 WHERE experiment = ?1 AND visitor = ?2")?
+                .execute(params![e.experiment, e.visitor, ms])?;
             // An exposure implied by a submission has no views yet: the first beacon is still
             // the visitor's first view.
             Ok(ExposureReceipt {
@@ -207,10 +206,8 @@ fn record_exposure(tx: &Connection, e: &Exposure) -> rusqlite::Result<ExposureRe
             })
         }
         None => {
-            tx.execute(
-                "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)",
-                params![e.experiment, e.visitor, e.variant, ms, e.page],
-            )?;
+            tx.prepare_cached("INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)")?
+                .execute(params![e.experiment, e.visitor, e.variant, ms, e.page])?;
             Ok(ExposureReceipt {
                 first: true,
                 variant: e.variant.clone(),

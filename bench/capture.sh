@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Capture-server benchmark against a bare hyper ceiling, in alternating rounds on loopback.
+#
+#   bench/capture.sh            # 5 rounds of 10 s each, 64 connections
+#   ROUNDS=7 DURATION=5s CONNECTIONS=64 bench/capture.sh
+#
+# Prints, per round and as medians: durable submissions/s (2xx answers, each sent only after
+# its transaction committed with synchronous=FULL), p99 latency, the ratio to the ceiling, the
+# same for exposure beacons, and the capture server's peak RSS.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+shared="$repo/../shared/bench"
+out="$repo/bench/out/capture"
+rounds=${ROUNDS:-5}
+duration=${DURATION:-10s}
+conns=${CONNECTIONS:-64}
+command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit 1; }
+(cd "$repo" && cargo build --release --quiet && cargo build --release --quiet --example ceiling)
+bin="$repo/target/release/splitmark"
+ceiling="$repo/target/release/examples/ceiling"
+
+rm -rf "$out" && mkdir -p "$out/site/content"
+cat >"$out/site/splitmark.toml" <<'TOML'
+base_url = "https://bench.example.com"
+title = "Bench"
+[capture]
+rate_limit_per_minute = 100000000
+rate_limit_burst = 100000000
+max_fields = 100
+[forms.lead]
+[[forms.lead.fields]]
+name = "email"
+type = "email"
+label = "Email"
+required = true
+[[forms.lead.fields]]
+name = "name"
+label = "Name"
+[[forms.lead.fields]]
+name = "company"
+label = "Company"
+[[forms.lead.fields]]
+name = "employees"
+type = "select"
+label = "Employees"
+options = ["1-10", "11-50", "51-200", "201+"]
+[[forms.lead.fields]]
+name = "message"
+type = "textarea"
+label = "Message"
+[[forms.lead.fields]]
+name = "consent"
+type = "consent"
+label = "You may contact me."
+[forms.lead.qualification]
+threshold = 30
+rules = [{ field = "employees", points = { "51-200" = 30, "201+" = 50 } }]
+TOML
+printf '+++\ntitle = "LP"\n[experiment]\nid = "bench"\ngoal = "lead"\nstatus = "running"\nvariants = [{ id = "a" }, { id = "b" }]\n+++\n{{ form(id="lead") }}\n' >"$out/site/content/lp.md"
+"$bin" build --root "$out/site" >/dev/null
+
+port=18931
+wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/$1" && return 0; sleep 0.05; done; return 1; }
+
+run_wrk() { # script path -> prints wrk output
+  SHARED_SUBMIT="$shared/submit.lua" COUNT_2XX=1 wrk -t2 -c"$conns" -d"$duration" --latency -s "$1" "http://127.0.0.1:$port$2" 2>&1
+}
+
+results="$out/results.tsv"
+: >"$results"
+for r in $(seq "$rounds"); do
+  order="ceiling capture"
+  [ $((r % 2)) -eq 0 ] && order="capture ceiling"
+  for who in $order; do
+    if [ "$who" = ceiling ]; then
+      "$ceiling" "127.0.0.1:$port" >/dev/null & pid=$!
+      wait_up "" || true
+      sub=$(run_wrk "$repo/bench/submit_unique.lua" /api/v1/forms/lead)
+      exp=$(run_wrk "$repo/bench/exposure.lua" /api/v1/events)
+      rss=0
+    else
+      rm -f "$out/leads.db"*
+      "$bin" capture --root "$out/site" --bind "127.0.0.1:$port" --db "sqlite:$out/leads.db" >/dev/null 2>&1 & pid=$!
+      wait_up healthz
+      sub=$(run_wrk "$repo/bench/submit_unique.lua" /api/v1/forms/lead)
+      exp=$(run_wrk "$repo/bench/exposure.lua" /api/v1/events)
+      rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+    fi
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    secs=${duration%s}
+    python3 - "$who" "$r" "$secs" "$rss" "$results" <<PY
+import re, sys
+who, r, secs, rss, path = sys.argv[1:]
+sub = """$sub"""
+exp = """$exp"""
+def num(pat, text, default=0):
+    m = re.search(pat, text)
+    return int(m.group(1)) if m else default
+acked = num(r"acked_2xx=(\d+)", sub) if who == "capture" else num(r"requests=(\d+)", sub)
+line = [who, r, acked / float(secs), num(r"p99_us=(\d+)", sub) / 1000.0,
+        num(r"requests=(\d+)", exp) / float(secs) - num(r"errors_status=(\d+)", exp) / float(secs),
+        num(r"p99_us=(\d+)", exp) / 1000.0, int(rss) / 1024.0, num(r"non_2xx=(\d+)", sub)]
+open(path, "a").write("\t".join(str(x) for x in line) + "\n")
+print(f"round {r} {who:8} submissions/s {line[2]:9.0f}  p99 {line[3]:6.2f} ms   exposures/s {line[4]:9.0f}  p99 {line[5]:6.2f} ms   rss {line[6]:5.1f} MiB  non-2xx {line[7]}")
+PY
+  done
+done
+
+python3 - "$results" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+def med(who, i):
+    return statistics.median(float(r[i]) for r in rows if r[0] == who)
+def ratios(i):
+    by = {}
+    for r in rows:
+        by.setdefault(r[1], {})[r[0]] = float(r[i])
+    return [v["capture"] / v["ceiling"] for v in by.values() if "capture" in v and v.get("ceiling")]
+print()
+print(f"submissions: capture {med('capture', 2):.0f}/s (p99 {med('capture', 3):.2f} ms) vs ceiling {med('ceiling', 2):.0f}/s -> ratio median {statistics.median(ratios(2)):.2f} (rounds: {', '.join(f'{x:.2f}' for x in ratios(2))})")
+print(f"exposures:   capture {med('capture', 4):.0f}/s (p99 {med('capture', 5):.2f} ms) vs ceiling {med('ceiling', 4):.0f}/s -> ratio median {statistics.median(ratios(4)):.2f}")
+print(f"capture peak RSS: {max(float(r[6]) for r in rows if r[0] == 'capture'):.1f} MiB")
+PY
