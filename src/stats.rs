@@ -205,7 +205,8 @@ pub fn srm_warning(observed: &[u64], weights: &[f64]) -> bool {
 pub fn sample_size_per_variant(baseline: f64, mde: f64) -> Option<u64> {
     let p1 = baseline;
     let p2 = p1 * (1.0 + mde);
-    if !(p1 > 0.0 && p1 < 1.0) || !(p2 > 0.0 && p2 < 1.0) || mde == 0.0 {
+    let in_unit = |p: f64| p > 0.0 && p < 1.0;
+    if !(in_unit(p1) && in_unit(p2)) || mde == 0.0 {
         return None;
     }
     let n = normal();
