@@ -14,6 +14,7 @@ pub mod experiments;
 pub mod forms;
 pub mod manifest;
 pub mod markdown;
+pub mod report;
 pub mod seo;
 pub mod site;
 pub mod stats;

@@ -69,6 +69,20 @@ enum Command {
         #[arg(long)]
         site: Option<PathBuf>,
     },
+    /// Per-variant statistics and a verdict for one or all experiments.
+    Report {
+        /// Experiment id (default: all).
+        experiment: Option<String>,
+        /// Site root (the manifest is read from ROOT/public).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Database: sqlite:PATH (default: ROOT/.splitmark/leads.db).
+        #[arg(long)]
+        db: Option<String>,
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the variant a visitor gets in an experiment (from the built manifest).
     Assign {
         /// Experiment id.
@@ -135,6 +149,12 @@ fn main() -> ExitCode {
             site,
             admin_token: None,
         }),
+        Command::Report {
+            experiment,
+            root,
+            db,
+            json,
+        } => splitmark::capture::report_command(&root, db.as_deref(), experiment.as_deref(), json),
         Command::Assign {
             experiment,
             visitor,

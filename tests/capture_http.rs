@@ -624,3 +624,97 @@ async fn rate_limit_answers_429_with_retry_after() {
     assert_eq!(e["error"], "rate_limited");
     h.server.stop().await;
 }
+
+#[tokio::test]
+async fn report_over_the_api_and_the_cli_after_seeding_through_public_endpoints() {
+    let h = harness("").await;
+    let m = h.manifest();
+    let e = m.experiment("hero").unwrap();
+    // 24 beacons and 6 submissions stay inside the fixture's rate-limit burst of 40.
+    for i in 0..24 {
+        let visitor = format!("r{i}");
+        let variant = e.assign(&visitor).to_owned();
+        let beacon = format!(
+            r#"{{"type":"exposure","experiment":"hero","variant":"{variant}","visitor":"{visitor}"}}"#
+        );
+        assert_eq!(
+            h.post("/api/v1/events", "text/plain", beacon, false)
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        if i % 4 == 0 {
+            let body = format!("email={visitor}%40example.com&size=big&_visitor={visitor}&_experiment=hero&_variant={variant}");
+            assert_eq!(
+                h.post("/api/v1/forms/demo", FORM, body, true)
+                    .await
+                    .status(),
+                StatusCode::CREATED
+            );
+        }
+    }
+    let r = h.admin("/api/v1/experiments/hero").await;
+    assert!(
+        r["srm_p_value"].is_number() && r["srm_warning"].is_boolean(),
+        "{r}"
+    );
+    assert!(r["verdict"].is_string());
+    let b = &r["variants"][1];
+    for k in [
+        "rate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_value_sequential",
+        "chance_to_beat_control",
+        "expected_loss",
+        "qualified_rate",
+    ] {
+        assert!(b.get(k).is_some(), "{k} in {b}");
+    }
+    let total: u64 = r["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["conversions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 6);
+    assert_eq!(r["qualified_stats"][0]["id"], "a");
+    h.server.stop().await;
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_splitmark"))
+        .args(["report", "hero", "--json", "--root"])
+        .arg(h.site.root())
+        .arg("--db")
+        .arg(format!(
+            "sqlite:{}",
+            h.site.root().join("data/leads.db").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        cli["variants"], r["variants"],
+        "the CLI prints the API's numbers"
+    );
+    let table = std::process::Command::new(env!("CARGO_BIN_EXE_splitmark"))
+        .args(["report", "--root"])
+        .arg(h.site.root())
+        .arg("--db")
+        .arg(format!(
+            "sqlite:{}",
+            h.site.root().join("data/leads.db").display()
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("Experiment hero") && text.contains("verdict: "),
+        "{text}"
+    );
+}

@@ -171,3 +171,53 @@ pub fn is_api_path(path: &str) -> bool {
 pub async fn handle_api(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     App::handle(app, req, peer).await
 }
+
+/// `splitmark report`: reads the manifest and the store, prints tables or JSON.
+pub fn report_command(
+    root: &std::path::Path,
+    db: Option<&str>,
+    experiment: Option<&str>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let manifest = Manifest::load(&root.join("public").join(MANIFEST_PATH))?;
+    let chosen: Vec<&crate::manifest::ExperimentManifest> = match experiment {
+        Some(id) => vec![manifest
+            .experiment(id)
+            .ok_or_else(|| anyhow::anyhow!("no experiment {id:?} in the built site"))?],
+        None => manifest.experiments.iter().collect(),
+    };
+    if chosen.is_empty() {
+        println!("The built site has no experiments.");
+        return Ok(());
+    }
+    let store = crate::store::open(&db_url(root, db)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut reports = Vec::new();
+        for e in chosen {
+            let counts = store.experiment_counts(&e.id, &e.goal).await?;
+            let started = store.experiment_started_at(&e.id).await?;
+            reports.push(crate::report::build(
+                e,
+                &counts,
+                started.map(|d| d.to_rfc3339()),
+            ));
+        }
+        if as_json {
+            let out = if reports.len() == 1 {
+                serde_json::to_string_pretty(&reports[0])?
+            } else {
+                serde_json::to_string_pretty(&reports)?
+            };
+            println!("{out}");
+        } else {
+            for r in &reports {
+                println!("{}", crate::report::render_table(r));
+            }
+        }
+        store.close().await?;
+        Ok::<_, anyhow::Error>(())
+    })
+}

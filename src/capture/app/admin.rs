@@ -73,29 +73,21 @@ impl App {
     async fn experiment_json(
         &self,
         e: &crate::manifest::ExperimentManifest,
-    ) -> Result<serde_json::Value, Response<Body>> {
+    ) -> Result<serde_json::Value, Box<Response<Body>>> {
         let counts = self
             .store
             .experiment_counts(&e.id, &e.goal)
             .await
-            .map_err(|err| self.store_error(&err))?;
+            .map_err(|err| Box::new(self.store_error(&err)))?;
         let started = self
             .store
             .experiment_started_at(&e.id)
             .await
-            .map_err(|err| self.store_error(&err))?;
-        let variants: Vec<serde_json::Value> = e
-            .variants
-            .iter()
-            .map(|v| {
-                let c = counts.iter().find(|c| c.variant == v.id).cloned().unwrap_or_default();
-                let rate = if c.visitors > 0 { c.conversions as f64 / c.visitors as f64 } else { 0.0 };
-                json!({"id": v.id, "weight": v.weight, "visitors": c.visitors, "conversions": c.conversions, "qualified": c.qualified, "views": c.views, "rate": rate})
-            })
-            .collect();
-        Ok(
-            json!({"id": e.id, "goal": e.goal, "status": e.status, "page": e.page, "started_at": started.map(|d| d.to_rfc3339()), "variants": variants}),
-        )
+            .map_err(|err| Box::new(self.store_error(&err)))?;
+        let report = crate::report::build(e, &counts, started.map(|d| d.to_rfc3339()));
+        let mut v = serde_json::to_value(&report).unwrap_or_default();
+        v["page"] = json!(e.page);
+        Ok(v)
     }
 
     async fn experiments_json(&self, id: Option<&str>) -> Response<Body> {
@@ -104,7 +96,7 @@ impl App {
             Some(id) => match manifest.experiment(id) {
                 Some(e) => match self.experiment_json(e).await {
                     Ok(v) => json(StatusCode::OK, &v),
-                    Err(res) => res,
+                    Err(res) => *res,
                 },
                 None => self.reject(
                     StatusCode::NOT_FOUND,
@@ -117,7 +109,7 @@ impl App {
                 for e in &manifest.experiments {
                     match self.experiment_json(e).await {
                         Ok(v) => all.push(v),
-                        Err(res) => return res,
+                        Err(res) => return *res,
                     }
                 }
                 json(StatusCode::OK, &json!({"experiments": all}))

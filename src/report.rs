@@ -1,0 +1,448 @@
+//! The experiment report: statistics per variant, a verdict, as JSON (the API) and as a
+//! terminal table (`splitmark report`). Pure: counts in, report out.
+
+use crate::manifest::ExperimentManifest;
+use crate::stats;
+use crate::store::VariantCounts;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// Statistics of one variant on one metric (all leads, or qualified leads).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VariantStats {
+    /// Variant id.
+    pub id: String,
+    /// Normalised weight.
+    pub weight: f64,
+    /// Distinct exposed visitors.
+    pub visitors: u64,
+    /// Converting visitors.
+    pub conversions: u64,
+    /// conversions / visitors.
+    pub rate: Option<f64>,
+    /// 95% Wilson interval.
+    pub ci_low: Option<f64>,
+    /// 95% Wilson interval.
+    pub ci_high: Option<f64>,
+    /// Converting visitors with a qualified lead.
+    pub qualified: u64,
+    /// qualified / visitors.
+    pub qualified_rate: Option<f64>,
+    /// Relative lift over control (non-control only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lift: Option<f64>,
+    /// Absolute lift over control.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lift_absolute: Option<f64>,
+    /// 95% interval of the relative lift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lift_ci_low: Option<f64>,
+    /// 95% interval of the relative lift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lift_ci_high: Option<f64>,
+    /// Fixed-horizon two-sided p-value (pooled z-test).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// Always-valid p-value (mSPRT): safe to check every day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value_sequential: Option<f64>,
+    /// Bayesian P(variant beats control).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chance_to_beat_control: Option<f64>,
+    /// Expected loss of shipping this variant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_loss: Option<f64>,
+    /// Page views including repeats.
+    pub views: u64,
+}
+
+/// The report of one experiment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExperimentReport {
+    /// Experiment id.
+    pub id: String,
+    /// Goal form.
+    pub goal: String,
+    /// Status from the last build.
+    pub status: crate::experiments::Status,
+    /// First exposure (RFC 3339).
+    pub started_at: Option<String>,
+    /// Control first.
+    pub variants: Vec<VariantStats>,
+    /// The same statistics computed on qualified leads.
+    pub qualified_stats: Vec<VariantStats>,
+    /// Sample-ratio chi-square p-value.
+    pub srm_p_value: Option<f64>,
+    /// True when the split is off (p < 0.001): do not trust the test.
+    pub srm_warning: bool,
+    /// Visitors per variant needed for the minimum detectable effect.
+    pub needed_visitors_per_variant: Option<u64>,
+    /// Minimum detectable effect (relative).
+    pub mde: f64,
+    /// One sentence a growth team can act on.
+    pub verdict: String,
+}
+
+fn variant_stats(
+    id: &str,
+    weight: f64,
+    c: &VariantCounts,
+    conv: u64,
+    control: Option<(u64, u64)>,
+    mde: f64,
+) -> VariantStats {
+    let w = stats::wilson(conv, c.visitors);
+    let mut v = VariantStats {
+        id: id.to_owned(),
+        weight,
+        visitors: c.visitors,
+        conversions: conv,
+        rate: w.map(|r| r.rate),
+        ci_low: w.map(|r| r.low),
+        ci_high: w.map(|r| r.high),
+        qualified: c.qualified,
+        qualified_rate: (c.visitors > 0).then(|| c.qualified as f64 / c.visitors as f64),
+        lift: None,
+        lift_absolute: None,
+        lift_ci_low: None,
+        lift_ci_high: None,
+        p_value: None,
+        p_value_sequential: None,
+        chance_to_beat_control: None,
+        expected_loss: None,
+        views: c.views,
+    };
+    if let Some((c1, n1)) = control {
+        if let Some(l) = stats::lift(c1, n1, conv, c.visitors) {
+            v.lift = Some(l.relative);
+            v.lift_absolute = Some(l.absolute);
+            v.lift_ci_low = Some(l.low);
+            v.lift_ci_high = Some(l.high);
+        }
+        v.p_value = stats::z_test_p(c1, n1, conv, c.visitors);
+        v.p_value_sequential = stats::msprt_p_value(c1, n1, conv, c.visitors, mde);
+        if n1 > 0 && c.visitors > 0 {
+            let b = stats::bayes(c1, n1, conv, c.visitors);
+            v.chance_to_beat_control = Some(b.chance_to_beat);
+            v.expected_loss = Some(b.expected_loss);
+        }
+    }
+    v
+}
+
+fn metric(e: &ExperimentManifest, counts: &[VariantCounts], qualified: bool) -> Vec<VariantStats> {
+    let get = |id: &str| {
+        counts
+            .iter()
+            .find(|c| c.variant == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let conv = |c: &VariantCounts| {
+        if qualified {
+            c.qualified
+        } else {
+            c.conversions
+        }
+    };
+    let control = get(&e.variants[0].id);
+    e.variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let c = get(&v.id);
+            let ctrl = (i > 0).then(|| (conv(&control), control.visitors));
+            variant_stats(&v.id, v.weight, &c, conv(&c), ctrl, e.mde)
+        })
+        .collect()
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A probability as a percentage that never rounds to a certainty it is not.
+fn chance_pct(x: f64) -> String {
+    match x {
+        x if x > 0.999 && x < 1.0 => ">99.9%".to_owned(),
+        x if x < 0.001 && x > 0.0 => "<0.1%".to_owned(),
+        x => pct(x),
+    }
+}
+
+fn status_name(s: crate::experiments::Status) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn verdict(r: &ExperimentReport) -> String {
+    if r.srm_warning {
+        return format!("sample ratio mismatch (p={:.2e}) — do not trust this test; check redirects, caching and bot filters", r.srm_p_value.unwrap_or(0.0));
+    }
+    let control = &r.variants[0];
+    let best = r.variants[1..]
+        .iter()
+        .filter(|v| v.p_value_sequential.is_some())
+        .max_by(|a, b| {
+            a.rate
+                .partial_cmp(&b.rate)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let Some(best) = best else {
+        return "no data yet".to_owned();
+    };
+    // The decision uses the always-valid p-value, so checking the report daily is safe.
+    let significant = best.p_value_sequential.is_some_and(|p| p < 0.05);
+    let chance = best.chance_to_beat_control.unwrap_or(0.5);
+    if significant && chance > 0.5 {
+        return format!(
+            "{} beats {} (p={:.3}, {} chance)",
+            best.id,
+            control.id,
+            best.p_value_sequential.unwrap_or(1.0),
+            chance_pct(chance)
+        );
+    }
+    if significant && chance < 0.5 {
+        return format!(
+            "{} beats {} (p={:.3}, {} chance)",
+            control.id,
+            best.id,
+            best.p_value_sequential.unwrap_or(1.0),
+            chance_pct(1.0 - chance)
+        );
+    }
+    let min_visitors = r.variants.iter().map(|v| v.visitors).min().unwrap_or(0);
+    match r.needed_visitors_per_variant {
+        Some(n) if n > min_visitors => format!(
+            "not enough data: ~{} more visitors per variant",
+            group(n - min_visitors)
+        ),
+        None => "not enough data: the control has no conversions yet".to_owned(),
+        _ => format!(
+            "no significant difference yet (best: {}, {} chance to beat {})",
+            best.id,
+            pct(chance),
+            control.id
+        ),
+    }
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Builds the report of `e` from its counts.
+pub fn build(
+    e: &ExperimentManifest,
+    counts: &[VariantCounts],
+    started_at: Option<String>,
+) -> ExperimentReport {
+    let variants = metric(e, counts, false);
+    let qualified_stats = metric(e, counts, true);
+    let observed: Vec<u64> = variants.iter().map(|v| v.visitors).collect();
+    let weights: Vec<f64> = variants.iter().map(|v| v.weight).collect();
+    let baseline = variants[0].rate.filter(|r| *r > 0.0);
+    let mut r = ExperimentReport {
+        id: e.id.clone(),
+        goal: e.goal.clone(),
+        status: e.status,
+        started_at,
+        srm_p_value: stats::srm_p_value(&observed, &weights),
+        srm_warning: stats::srm_warning(&observed, &weights),
+        needed_visitors_per_variant: baseline
+            .and_then(|b| stats::sample_size_per_variant(b, e.mde)),
+        mde: e.mde,
+        variants,
+        qualified_stats,
+        verdict: String::new(),
+    };
+    r.verdict = verdict(&r);
+    r
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "—".to_owned(), f)
+}
+
+/// A terminal table of the report with the verdict last.
+pub fn render_table(r: &ExperimentReport) -> String {
+    let mut s = format!(
+        "Experiment {} (goal: {}, status: {})\n",
+        r.id,
+        r.goal,
+        status_name(r.status)
+    );
+    let _ = writeln!(
+        s,
+        "{:<12} {:>9} {:>11} {:>22} {:>9} {:>8} {:>9} {:>9}",
+        "variant", "visitors", "conversions", "rate (95% CI)", "lift", "p", "p (seq.)", "P(beat)"
+    );
+    for v in &r.variants {
+        let rate = match (v.rate, v.ci_low, v.ci_high) {
+            (Some(x), Some(l), Some(h)) => format!("{} [{}, {}]", pct(x), pct(l), pct(h)),
+            _ => "—".to_owned(),
+        };
+        let _ = writeln!(
+            s,
+            "{:<12} {:>9} {:>11} {:>22} {:>9} {:>8} {:>9} {:>9}",
+            v.id,
+            group(v.visitors),
+            group(v.conversions),
+            rate,
+            opt(v.lift, |l| format!("{:+.1}%", l * 100.0)),
+            opt(v.p_value, |p| format!("{p:.3}")),
+            opt(v.p_value_sequential, |p| format!("{p:.3}")),
+            opt(v.chance_to_beat_control, chance_pct),
+        );
+    }
+    let q: Vec<String> = r
+        .qualified_stats
+        .iter()
+        .map(|v| format!("{} {}", v.id, opt(v.rate, pct)))
+        .collect();
+    let _ = writeln!(s, "qualified-lead rate: {}", q.join(", "));
+    let _ = writeln!(
+        s,
+        "sample ratio check: p={}",
+        opt(r.srm_p_value, |p| format!("{p:.3}"))
+    );
+    let _ = writeln!(s, "verdict: {}", r.verdict);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::VariantManifest;
+
+    fn exp() -> ExperimentManifest {
+        ExperimentManifest {
+            id: "hero".into(),
+            page: "/".into(),
+            goal: "demo".into(),
+            status: crate::experiments::Status::Running,
+            winner: None,
+            mde: 0.1,
+            variants: vec![
+                VariantManifest {
+                    id: "a".into(),
+                    weight: 0.5,
+                },
+                VariantManifest {
+                    id: "b".into(),
+                    weight: 0.5,
+                },
+            ],
+        }
+    }
+
+    fn counts(va: u64, ca: u64, vb: u64, cb: u64) -> Vec<VariantCounts> {
+        vec![
+            VariantCounts {
+                variant: "a".into(),
+                visitors: va,
+                conversions: ca,
+                qualified: ca / 2,
+                views: va,
+            },
+            VariantCounts {
+                variant: "b".into(),
+                visitors: vb,
+                conversions: cb,
+                qualified: cb / 2,
+                views: vb,
+            },
+        ]
+    }
+
+    #[test]
+    fn verdicts() {
+        assert!(
+            build(&exp(), &counts(10_000, 500, 10_000, 650), None)
+                .verdict
+                .starts_with("b beats a (p="),
+            "{}",
+            build(&exp(), &counts(10_000, 500, 10_000, 650), None).verdict
+        );
+        assert!(build(&exp(), &counts(10_000, 650, 10_000, 500), None)
+            .verdict
+            .starts_with("a beats b"));
+        assert!(build(&exp(), &counts(200, 10, 200, 12), None)
+            .verdict
+            .starts_with("not enough data: ~"));
+        assert!(build(&exp(), &counts(5_200, 300, 4_800, 280), None)
+            .verdict
+            .starts_with("sample ratio mismatch"));
+        assert_eq!(
+            build(&exp(), &counts(100, 0, 100, 3), None).verdict,
+            "not enough data: the control has no conversions yet"
+        );
+        assert_eq!(build(&exp(), &[], None).verdict, "no data yet");
+    }
+
+    #[test]
+    fn json_shape_has_the_api_fields() {
+        let r = build(
+            &exp(),
+            &counts(1000, 50, 1000, 60),
+            Some("2026-01-01T00:00:00+00:00".into()),
+        );
+        let j = serde_json::to_value(&r).unwrap();
+        for k in [
+            "id",
+            "goal",
+            "status",
+            "started_at",
+            "srm_p_value",
+            "srm_warning",
+            "needed_visitors_per_variant",
+            "variants",
+            "qualified_stats",
+        ] {
+            assert!(j.get(k).is_some(), "{k}");
+        }
+        let b = &j["variants"][1];
+        for k in [
+            "id",
+            "weight",
+            "visitors",
+            "conversions",
+            "rate",
+            "ci_low",
+            "ci_high",
+            "qualified",
+            "qualified_rate",
+            "lift",
+            "lift_ci_low",
+            "lift_ci_high",
+            "p_value",
+            "p_value_sequential",
+            "chance_to_beat_control",
+            "expected_loss",
+        ] {
+            assert!(b.get(k).is_some(), "{k}");
+        }
+        assert!(
+            j["variants"][0].get("p_value").is_none(),
+            "control has no comparison"
+        );
+        assert_eq!(j["variants"][0]["rate"], 0.05);
+    }
+
+    #[test]
+    fn table_snapshot() {
+        let r = build(&exp(), &counts(12_000, 600, 12_000, 720), None);
+        insta::assert_snapshot!(render_table(&r));
+    }
+}
