@@ -125,6 +125,13 @@ async fn visible(c: &Client, css: &str) -> bool {
         .unwrap()
 }
 
+/// Types an email, submits the form and waits for an element matching `expect` (XPath).
+async fn submit_email(c: &Client, email: &str, expect: &str) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+    c.find(Locator::Css("#sm-demo-email")).await.unwrap().send_keys(email).await.unwrap();
+    c.find(Locator::Css("form.sm-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(expect)).await
+}
+
 async fn with_visitor(c: &Client, base: &str, visitor: &str) {
     c.goto(&format!("{base}/robots.txt")).await.unwrap();
     c.execute(
@@ -199,25 +206,12 @@ async fn variants_show_from_first_paint_and_forms_post_attribution() {
     ))
     .await
     .unwrap();
-    c.find(Locator::Css("#sm-demo-email"))
-        .await
-        .unwrap()
-        .send_keys("ann@example.com")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.sm-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let status = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
-            "//p[@class='sm-status' and contains(., 'Thanks')]",
-        ))
-        .await;
+    let status = submit_email(
+        &c,
+        "ann@example.com",
+        "//p[@class='sm-status' and contains(., 'Thanks')]",
+    )
+    .await;
     assert!(status.is_ok(), "success message shown inline");
     let leads: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/api/v1/leads?format=json"))
@@ -239,25 +233,12 @@ async fn variants_show_from_first_paint_and_forms_post_attribution() {
 
     // A 422 from the server shows next to the field (the browser accepts a@b, the server does not).
     c.goto(&format!("{base}/landing/")).await.unwrap();
-    c.find(Locator::Css("#sm-demo-email"))
-        .await
-        .unwrap()
-        .send_keys("a@b")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.sm-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let err = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
-            "//p[@id='sm-demo-email-err' and string-length(normalize-space(.)) > 0]",
-        ))
-        .await;
+    let err = submit_email(
+        &c,
+        "a@b",
+        "//p[@id='sm-demo-email-err' and string-length(normalize-space(.)) > 0]",
+    )
+    .await;
     assert!(err.is_ok(), "field error shown");
     let invalid = c
         .find(Locator::Css("#sm-demo-email"))

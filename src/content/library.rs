@@ -137,6 +137,19 @@ fn walk(content: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
     Ok((markdown, others))
 }
 
+impl Parsed {
+    fn into_document(self, path: String) -> Document {
+        Document {
+            file: self.rel,
+            content_path: self.content_path,
+            path,
+            meta: self.meta,
+            body: self.body,
+            body_line: self.body_line,
+        }
+    }
+}
+
 fn parse_file(root: &Path, content: &Path, path: &Path) -> Result<Parsed, Diagnostic> {
     let rel = relative(root, path);
     let source = std::fs::read_to_string(path)
@@ -192,14 +205,7 @@ fn assemble(
                         parsed: Option<Parsed>| {
         let path = dir_path(&dir);
         let doc = match parsed {
-            Some(p) => Document {
-                file: p.rel,
-                content_path: p.content_path,
-                path,
-                meta: p.meta,
-                body: p.body,
-                body_line: p.body_line,
-            },
+            Some(p) => p.into_document(path),
             None => Document {
                 file: PathBuf::from("content").join(&dir),
                 content_path: if dir.is_empty() {
@@ -320,14 +326,7 @@ fn assemble(
             .insert(p.content_path.clone(), path.clone());
         let idx = lib.pages.len();
         lib.pages.push(Page {
-            doc: Document {
-                file: p.rel,
-                content_path: p.content_path,
-                path,
-                meta: p.meta,
-                body: p.body,
-                body_line: p.body_line,
-            },
+            doc: p.into_document(path),
             section,
             assets,
             is_not_found,

@@ -186,9 +186,18 @@ fn render_fragment(
                         html_parts.push(String::new());
                     }
                 }
+                // A block shortcode is a paragraph of its own (unwrapped after rendering), so two
+                // blocks on consecutive lines never share a <p>.
+                let block = call.body.is_some();
+                if block {
+                    md.push_str("\n\n");
+                }
                 md.push(PLACEHOLDER);
                 md.push_str(&(html_parts.len() - 1).to_string());
                 md.push(PLACEHOLDER);
+                if block {
+                    md.push_str("\n\n");
+                }
                 orig = call.end;
             }
         }
@@ -499,6 +508,13 @@ mod tests {
         );
         assert!(!r.html.contains("<p><div"), "{}", r.html);
         assert!(r.html.contains("<p>after</p>"));
+    }
+
+    #[test]
+    fn consecutive_block_shortcodes_are_not_wrapped_in_a_paragraph() {
+        let r = md("{% box() %}\nA\n{% end %}\n{% box() %}\nB\n{% end %}\n").unwrap();
+        assert!(!r.html.contains("<p><div"), "{}", r.html);
+        assert_eq!(r.html.matches("<div class=\"box\">").count(), 2);
     }
 
     #[test]
