@@ -126,10 +126,27 @@ async fn visible(c: &Client, css: &str) -> bool {
 }
 
 /// Types an email, submits the form and waits for an element matching `expect` (XPath).
-async fn submit_email(c: &Client, email: &str, expect: &str) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
-    c.find(Locator::Css("#sm-demo-email")).await.unwrap().send_keys(email).await.unwrap();
-    c.find(Locator::Css("form.sm-form button[type=submit]")).await.unwrap().click().await.unwrap();
-    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(expect)).await
+async fn submit_email(
+    c: &Client,
+    email: &str,
+    expect: &str,
+) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+    c.find(Locator::Css("#sm-demo-email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.sm-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(expect))
+        .await
 }
 
 async fn with_visitor(c: &Client, base: &str, visitor: &str) {

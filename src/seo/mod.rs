@@ -5,6 +5,8 @@
 //! nothing to configure; the theme's `partials/head.html` and `partials/jsonld.html` only
 //! print them and can be overridden by name.
 
+pub mod images;
+
 use crate::config::Config;
 use serde::Serialize;
 use serde_json::{json, Value};

@@ -94,6 +94,7 @@ pub struct CheckReport {
 
 /// A loaded and rendered site, before anything is written.
 struct Prepared {
+    images: crate::seo::images::Images,
     config: Config,
     experiments: experiments::SiteExperiments,
     library: Library,
@@ -139,9 +140,14 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     site_experiments.register(&mut registry);
     let handler = registry.handler(&tera);
     let missing_alt = Mutex::new(Vec::new());
+    let image_errors = Mutex::new(Vec::new());
+    let images = crate::seo::images::Images::new(&opts.root);
     let resolve = |p: &str| library.resolve(p).map(str::to_owned);
     let render_doc = |doc: &crate::content::Document| -> Result<Rendered, Vec<Diagnostic>> {
         let file = doc.file.clone();
+        let page_dir = opts
+            .root
+            .join(doc.file.parent().unwrap_or(Path::new("content")));
         let hook = |img: &markdown::ImageRef<'_>| -> Option<String> {
             if img.alt.trim().is_empty() {
                 missing_alt.lock().expect("alt list").push(Diagnostic::file(
@@ -149,7 +155,14 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
                     format!("image {} has no alt text", img.src),
                 ));
             }
-            None
+            let source = crate::seo::images::resolve_source(&opts.root, &page_dir, img.src)?;
+            match images.picture(&source, img.alt, img.title, img.index > 0) {
+                Ok(html) => html,
+                Err(d) => {
+                    image_errors.lock().expect("image errors").push(d);
+                    None
+                }
+            }
         };
         let ctx = MarkdownContext {
             file: &doc.file,
@@ -193,7 +206,12 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
         return Err(Diagnostics(errors).sorted());
     }
     let warnings = missing_alt.into_inner().unwrap_or_default();
+    let image_errors = image_errors.into_inner().unwrap_or_default();
+    if !image_errors.is_empty() {
+        return Err(Diagnostics(image_errors).sorted());
+    }
     Ok(Prepared {
+        images,
         config,
         experiments: site_experiments,
         library,
@@ -271,6 +289,15 @@ fn render_into(
     }
     if let Err(e) = copy_static(root, &p.config, &p.library, out) {
         errors.push(e);
+    }
+    for (url, cached) in p.images.outputs() {
+        let copied = std::fs::read(&cached).and_then(|b| out.write(&url, &b));
+        if let Err(e) = copied {
+            errors.push(Diagnostic::file(
+                &cached,
+                format!("cannot copy image variant: {e}"),
+            ));
+        }
     }
     if errors.is_empty() {
         Ok(jobs.len())
