@@ -7,6 +7,7 @@ pub mod context;
 pub mod experiments;
 mod init;
 pub mod jobs;
+pub mod minify;
 pub mod output;
 mod shortcodes;
 pub mod templates;
@@ -254,11 +255,16 @@ fn render_into(
     let bar =
         (progress && jobs.len() > 500 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .then(|| indicatif::ProgressBar::new(jobs.len() as u64));
-    let post = |_path: &str, html: String| {
+    let post = |path: &str, html: String| {
         if let Some(b) = &bar {
             b.inc(1);
         }
-        html
+        let is_html = path.ends_with('/') || path.ends_with(".html");
+        if p.config.minify && is_html {
+            minify::html(&html)
+        } else {
+            html
+        }
     };
     let mut errors = jobs::run(&jobs, &data, &p.tera, &p.sources, out, &post);
     if let Some(b) = bar {
