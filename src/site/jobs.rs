@@ -598,3 +598,71 @@ pub fn sitemap_index(data: &SiteData<'_>, of: usize) -> Option<String> {
     xml.push_str("</sitemapindex>\n");
     Some(xml)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{Document, Library, Page, Section};
+
+    fn doc(path: &str) -> Document {
+        Document {
+            file: "content/x.md".into(),
+            content_path: "x.md".into(),
+            path: path.into(),
+            meta: Default::default(),
+            body: String::new(),
+            body_line: 1,
+        }
+    }
+
+    #[test]
+    fn sitemap_splits_into_an_index_past_50000_urls() {
+        let config = crate::config::Config::parse("base_url = \"https://x.test\"\n").unwrap();
+        let mut library = Library::default();
+        library.sections.push(Section {
+            doc: doc("/"),
+            pages: vec![],
+            subsections: vec![],
+            parent: None,
+        });
+        for i in 0..SITEMAP_MAX_URLS {
+            library.pages.push(Page {
+                doc: doc(&format!("/p{i}/")),
+                section: 0,
+                assets: vec![],
+                is_not_found: false,
+            });
+        }
+        let experiments = crate::site::experiments::SiteExperiments::default();
+        let data = SiteData {
+            experiments: &experiments,
+            config: &config,
+            library: &library,
+            pages_md: vec![],
+            sections_md: vec![],
+            config_value: Value::none(),
+            summaries: vec![],
+        };
+        let mut tera = Tera::new();
+        tera.add_raw_template("sitemap.xml", "").unwrap();
+        // 50,000 pages + the home section = 50,001 URLs: two files and an index.
+        let chunks: Vec<RenderJob> = plan(&data, &tera)
+            .into_iter()
+            .filter(|j| matches!(j, RenderJob::Sitemap { .. }))
+            .collect();
+        assert_eq!(
+            chunks,
+            [
+                RenderJob::Sitemap { i: 0, of: 2 },
+                RenderJob::Sitemap { i: 1, of: 2 }
+            ]
+        );
+        let index = sitemap_index(&data, 2).unwrap();
+        assert!(index.contains("<sitemapindex"));
+        assert!(
+            index.contains("<loc>https://x.test/sitemap-1.xml</loc>")
+                && index.contains("<loc>https://x.test/sitemap-2.xml</loc>")
+        );
+        assert!(sitemap_index(&data, 1).is_none());
+    }
+}
