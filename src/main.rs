@@ -62,7 +62,7 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
-        /// Database: sqlite:PATH (default: ROOT/.splitmark/leads.db).
+        /// Database: sqlite:PATH or postgres://user:pass@host/db (default: sqlite:ROOT/.splitmark/leads.db).
         #[arg(long)]
         db: Option<String>,
         /// Also serve this built site (default: API only; the manifest is read from ROOT/public).
@@ -76,7 +76,7 @@ enum Command {
         /// Site root (the manifest is read from ROOT/public).
         #[arg(long, default_value = ".")]
         root: PathBuf,
-        /// Database: sqlite:PATH (default: ROOT/.splitmark/leads.db).
+        /// Database: sqlite:PATH or postgres://user:pass@host/db (default: sqlite:ROOT/.splitmark/leads.db).
         #[arg(long)]
         db: Option<String>,
         /// Print the API's JSON instead of a table.

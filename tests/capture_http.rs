@@ -718,3 +718,83 @@ async fn report_over_the_api_and_the_cli_after_seeding_through_public_endpoints(
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_capture_server_runs_on_postgresql_too() {
+    let Ok(base) = std::env::var("SPLITMARK_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("SPLITMARK_REQUIRE_POSTGRES").is_err(),
+            "SPLITMARK_REQUIRE_POSTGRES is set but SPLITMARK_TEST_POSTGRES_URL is not"
+        );
+        eprintln!(
+            "\n*** SKIPPED: capture-on-PostgreSQL test needs SPLITMARK_TEST_POSTGRES_URL ***\n"
+        );
+        return;
+    };
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let schema = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let site = Site::new(&[
+        ("splitmark.toml", &format!("{CONFIG}{FORMS}")),
+        ("content/landing.md", PAGE),
+    ]);
+    site.build_ok();
+    let server = start(CaptureOptions {
+        root: site.root().to_path_buf(),
+        bind: "127.0.0.1:0".into(),
+        db: Some(format!("{base}{sep}options=-c%20search_path%3D{schema}")),
+        site: Some(site.root().join("public")),
+        admin_token: Some("s3cret-token".into()),
+    })
+    .await
+    .unwrap();
+    let h = Harness {
+        base: format!("http://{}", server.addr()),
+        site,
+        server,
+        http: Client::new(),
+    };
+    let a: serde_json::Value = h
+        .post(
+            "/api/v1/forms/demo",
+            FORM,
+            "email=p%40example.com&size=big&_visitor=pg1",
+            true,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: serde_json::Value = h
+        .post(
+            "/api/v1/forms/demo",
+            FORM,
+            "email=p%40example.com&size=big&_visitor=pg1",
+            true,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["id"], b["id"], "dedupe on PostgreSQL");
+    assert_eq!(a["qualified"], true);
+    let leads = h.admin("/api/v1/leads?format=json").await;
+    assert_eq!(leads["leads"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        h.http
+            .get(format!("{}/healthz", h.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    h.server.stop().await;
+}

@@ -89,7 +89,7 @@ fn secret_path(root: &std::path::Path, url: &str) -> PathBuf {
 }
 
 /// Builds the application from options (shared by `capture` and `serve`).
-pub fn build_app(
+pub async fn build_app(
     opts: &CaptureOptions,
     manifest: Manifest,
     html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
@@ -98,7 +98,9 @@ pub fn build_app(
     let settings = settings::Settings::from_config(&config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
     let url = db_url(&opts.root, opts.db.as_deref());
-    let store = crate::store::open(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = crate::store::open(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let hasher = guard::IpHasher::load_or_create(&secret_path(&opts.root, &url))?;
     Ok(App::new(AppParts {
         manifest,
@@ -119,7 +121,7 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .unwrap_or_else(|| opts.root.join("public"))
         .join(MANIFEST_PATH);
     let manifest = Manifest::load(&manifest_path)?;
-    let app = Arc::new(build_app(&opts, manifest, None)?);
+    let app = Arc::new(build_app(&opts, manifest, None).await?);
     let listener = tokio::net::TcpListener::bind(&opts.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.bind))?;
@@ -190,11 +192,13 @@ pub fn report_command(
         println!("The built site has no experiments.");
         return Ok(());
     }
-    let store = crate::store::open(&db_url(root, db)).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
+        let store = crate::store::open(&db_url(root, db))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut reports = Vec::new();
         for e in chosen {
             let counts = store.experiment_counts(&e.id, &e.goal).await?;

@@ -145,11 +145,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         site: None,
         admin_token: Some(admin_token.clone()),
     };
-    let api = Arc::new(crate::capture::build_app(
-        &capture_opts,
-        load_manifest(&build),
-        None,
-    )?);
+    let api =
+        Arc::new(crate::capture::build_app(&capture_opts, load_manifest(&build), None).await?);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher = watch::Watcher::start(&opts.root, tx)?;
     {

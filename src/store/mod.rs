@@ -252,18 +252,15 @@ pub trait Store: Send + Sync + 'static {
 pub type SharedStore = Arc<dyn Store>;
 
 mod metrics;
+pub mod postgres;
 mod schema;
 pub mod sqlite;
 
-/// Opens the store named by a `--db` URL: `sqlite:PATH` (or a bare path).
-///
-/// `postgres://…` is recognised and refused with a clear message until the PostgreSQL
-/// backend lands.
-pub fn open(url: &str) -> StoreResult<SharedStore> {
+/// Opens the store named by a `--db` URL: `sqlite:PATH` (or a bare path) or
+/// `postgres://user:password@host/database`.
+pub async fn open(url: &str) -> StoreResult<SharedStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::BadUrl(format!(
-            "{url} (the PostgreSQL backend is not available in this version; use sqlite:PATH)"
-        )));
+        return Ok(Arc::new(postgres::PgStore::open(url).await?));
     }
     let path = url
         .strip_prefix("sqlite://")

@@ -1,7 +1,12 @@
-//! The SQLite store: dedupe, exposures, conversion counting, filters, erasure, migrations.
+//! Both stores (SQLite, PostgreSQL) against one set of behaviours: dedupe, exposures,
+//! conversion counting, filters, erasure, migrations.
+//!
+//! PostgreSQL runs when `SPLITMARK_TEST_POSTGRES_URL` is set (each test gets its own schema);
+//! without it those tests print a loud skip notice, unless `SPLITMARK_REQUIRE_POSTGRES=1`
+//! (set by CI) makes them fail. `scripts/ci-postgres.sh` starts a local server and prints a URL.
 
 use chrono::{Duration, Utc};
-use splitmark::store::{self, AttributionFlag, Exposure, LeadQuery, NewLead, SharedStore, Utm};
+use splitmark::store::{self, AttributionFlag, Exposure, LeadQuery, NewLead, Utm};
 
 fn lead(form: &str, visitor: &str, key: &str) -> NewLead {
     NewLead {
@@ -51,15 +56,45 @@ fn exposure(visitor: &str, variant: &str) -> Exposure {
     }
 }
 
-fn open() -> (tempfile::TempDir, SharedStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store::open(&format!("sqlite:{}", dir.path().join("leads.db").display())).unwrap();
-    (dir, s)
+/// Keeps a test's database alive.
+enum Guard {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Pg,
 }
 
-#[tokio::test]
-async fn dedupe_within_the_window_returns_the_first_id() {
-    let (_d, s) = open();
+fn sqlite_url() -> Option<(Guard, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("x/leads.db").display());
+    Some((Guard::Dir(dir), url))
+}
+
+async fn postgres_url() -> Option<(Guard, String)> {
+    let Ok(base) = std::env::var("SPLITMARK_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("SPLITMARK_REQUIRE_POSTGRES").is_err(),
+            "SPLITMARK_REQUIRE_POSTGRES is set but SPLITMARK_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("\n*** SKIPPED: PostgreSQL store tests need SPLITMARK_TEST_POSTGRES_URL (see scripts/ci-postgres.sh) ***\n");
+        return None;
+    };
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test PostgreSQL");
+    tokio::spawn(conn);
+    let schema = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some((
+        Guard::Pg,
+        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+    ))
+}
+
+async fn dedupe_within_the_window_returns_the_first_id(url: String) {
+    let s = store::open(&url).await.unwrap();
     let a = s.insert_lead(lead("demo", "v1", "same")).await.unwrap();
     let b = s.insert_lead(lead("demo", "v1", "same")).await.unwrap();
     assert!(!a.duplicate && b.duplicate);
@@ -87,9 +122,8 @@ async fn dedupe_within_the_window_returns_the_first_id() {
     assert_eq!(s.count_leads(&LeadQuery::default()).await.unwrap(), 4);
 }
 
-#[tokio::test]
-async fn exposures_are_unique_and_the_first_variant_sticks() {
-    let (_d, s) = open();
+async fn exposures_are_unique_and_the_first_variant_sticks(url: String) {
+    let s = store::open(&url).await.unwrap();
     let first = s.record_exposure(exposure("v1", "a")).await.unwrap();
     let again = s.record_exposure(exposure("v1", "b")).await.unwrap();
     assert!(first.first && !again.first);
@@ -102,9 +136,8 @@ async fn exposures_are_unique_and_the_first_variant_sticks() {
     );
 }
 
-#[tokio::test]
-async fn conversions_count_exposed_visitors_by_their_first_variant() {
-    let (_d, s) = open();
+async fn conversions_count_exposed_visitors_by_their_first_variant(url: String) {
+    let s = store::open(&url).await.unwrap();
     for v in ["a1", "a2", "a3"] {
         s.record_exposure(exposure(v, "a")).await.unwrap();
     }
@@ -131,9 +164,8 @@ async fn conversions_count_exposed_visitors_by_their_first_variant() {
     assert!(s.experiment_started_at("hero").await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn listing_filters_paginates_and_erases() {
-    let (_d, s) = open();
+async fn listing_filters_paginates_and_erases(url: String) {
+    let s = store::open(&url).await.unwrap();
     for i in 0..5 {
         let mut l = attributed(&format!("v{i}"), if i % 2 == 0 { "a" } else { "b" }, i < 2);
         l.received_at = Utc::now() + Duration::seconds(i);
@@ -166,11 +198,8 @@ async fn listing_filters_paginates_and_erases() {
     assert_eq!(s.count_leads(&LeadQuery::default()).await.unwrap(), 4);
 }
 
-#[tokio::test]
-async fn reopening_keeps_data_and_close_flushes() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("x/leads.db").display());
-    let s = store::open(&url).unwrap();
+async fn reopening_keeps_data_and_close_flushes(url: String) {
+    let s = store::open(&url).await.unwrap();
     let futs: Vec<_> = (0..50)
         .map(|i| s.insert_lead(lead("demo", &format!("v{i}"), &format!("k{i}"))))
         .collect();
@@ -180,19 +209,45 @@ async fn reopening_keeps_data_and_close_flushes() {
         s.insert_lead(lead("demo", "late", "late")).await.is_err(),
         "closed store refuses writes"
     );
-    let again = store::open(&url).unwrap();
+    let again = store::open(&url).await.unwrap();
     assert_eq!(again.count_leads(&LeadQuery::default()).await.unwrap(), 50);
-    let stats = again.commit_stats();
-    assert_eq!(stats.commits, 0, "fresh handle, fresh metrics");
+    assert_eq!(
+        again.commit_stats().commits,
+        0,
+        "fresh handle, fresh metrics"
+    );
     assert!(s.commit_stats().batch_size_sum >= 50);
 }
 
-#[test]
-fn postgres_and_bad_urls_are_refused_clearly() {
-    let e = store::open("postgres://localhost/db")
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(e.contains("PostgreSQL"), "{e}");
-    assert!(store::open("mysql://x").is_err());
+#[tokio::test]
+async fn unknown_database_urls_are_refused() {
+    let e = store::open("mysql://x").await.err().unwrap().to_string();
+    assert!(e.contains("mysql://x"), "{e}");
 }
+
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (_guard, url) = super::sqlite_url().unwrap();
+                super::$name(url).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some((_guard, url)) = super::postgres_url().await else { return };
+                super::$name(url).await;
+            })*
+        }
+    };
+}
+
+on_both_stores!(
+    dedupe_within_the_window_returns_the_first_id,
+    exposures_are_unique_and_the_first_variant_sticks,
+    conversions_count_exposed_visitors_by_their_first_variant,
+    listing_filters_paginates_and_erases,
+    reopening_keeps_data_and_close_flushes,
+);

@@ -1,0 +1,464 @@
+//! The networked store: PostgreSQL, for many stateless capture instances behind a load
+//! balancer.
+//!
+//! Each write is one transaction on a pooled connection; PostgreSQL's own group commit makes a
+//! writer thread unnecessary here. Deduplication must hold across instances, so the writer
+//! takes a transaction-scoped advisory lock on a hash of the dedupe key before looking for an
+//! earlier lead: two instances receiving the same submission serialise on that lock, and the
+//! second sees the first's row. (A unique index on the key cannot express "within 5 minutes".)
+
+use super::metrics::CommitMetrics;
+use super::*;
+use deadpool_postgres::{Manager, Pool};
+use std::time::Instant;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::NoTls;
+
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE leads (
+        id TEXT PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        received_ms BIGINT NOT NULL,
+        form TEXT NOT NULL,
+        answers TEXT NOT NULL,
+        email TEXT,
+        experiment TEXT,
+        variant TEXT,
+        attribution_flag TEXT,
+        visitor TEXT,
+        page TEXT,
+        referrer TEXT,
+        utm_source TEXT,
+        utm_medium TEXT,
+        utm_campaign TEXT,
+        utm_term TEXT,
+        utm_content TEXT,
+        user_agent TEXT,
+        ip_hash TEXT,
+        score BIGINT NOT NULL,
+        qualified BOOLEAN NOT NULL,
+        spam_reason TEXT,
+        consent TEXT,
+        dedupe_key TEXT NOT NULL
+    );
+    CREATE INDEX leads_dedupe ON leads (dedupe_key, received_ms);
+    CREATE INDEX leads_received ON leads (received_ms);
+    CREATE INDEX leads_visitor ON leads (visitor, form);
+    CREATE INDEX leads_email ON leads (email);
+    CREATE TABLE exposures (
+        experiment TEXT NOT NULL,
+        visitor TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        first_ms BIGINT NOT NULL,
+        last_ms BIGINT NOT NULL,
+        views BIGINT NOT NULL,
+        page TEXT,
+        PRIMARY KEY (experiment, visitor)
+    );
+    CREATE INDEX exposures_variant ON exposures (experiment, variant);
+    CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms BIGINT NOT NULL,
+        delivered_ms BIGINT,
+        last_error TEXT
+    );
+"#];
+
+/// PostgreSQL-backed [`Store`].
+pub struct PgStore {
+    pool: Pool,
+    metrics: CommitMetrics,
+}
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:pass@host/db`) and migrates the schema.
+    pub async fn open(url: &str) -> StoreResult<PgStore> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
+        let pool = Pool::builder(Manager::new(config, NoTls))
+            .max_size(16)
+            .build()
+            .map_err(unavailable)?;
+        let store = PgStore {
+            pool,
+            metrics: CommitMetrics::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // One migrator at a time across instances.
+        tx.execute("SELECT pg_advisory_xact_lock(7405618)", &[])
+            .await
+            .map_err(db_err)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS splitmark_schema (version INTEGER NOT NULL)")
+            .await
+            .map_err(db_err)?;
+        let version: i32 = tx
+            .query_opt("SELECT version FROM splitmark_schema", &[])
+            .await
+            .map_err(db_err)?
+            .map_or(0, |r| r.get(0));
+        if version as usize > MIGRATIONS.len() {
+            return Err(StoreError::Migration(format!(
+                "the database has schema version {version}, newer than this splitmark"
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| StoreError::Migration(format!("migration {}: {e}", i + 1)))?;
+        }
+        tx.execute("DELETE FROM splitmark_schema", &[])
+            .await
+            .map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO splitmark_schema (version) VALUES ($1)",
+            &[&(MIGRATIONS.len() as i32)],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    fn observe(&self, started: Instant) {
+        self.metrics.observe(started.elapsed().as_secs_f64(), 1);
+    }
+}
+
+fn flag_text(f: Option<AttributionFlag>) -> Option<String> {
+    f.and_then(|f| serde_json::to_value(f).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+fn lead_filter(q: &LeadQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
+    let mut clauses = Vec::new();
+    let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+    for (col, val) in [
+        ("form", &q.form),
+        ("experiment", &q.experiment),
+        ("variant", &q.variant),
+    ] {
+        if let Some(v) = val {
+            params.push(Box::new(v.clone()));
+            clauses.push(format!("{col} = ${}", params.len()));
+        }
+    }
+    if let Some(qual) = q.qualified {
+        params.push(Box::new(qual));
+        clauses.push(format!("qualified = ${}", params.len()));
+    }
+    match q.spam {
+        Some(true) => clauses.push("spam_reason IS NOT NULL".into()),
+        Some(false) => clauses.push("spam_reason IS NULL".into()),
+        None => {}
+    }
+    let w = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (w, params)
+}
+
+fn lead_from_row(r: &tokio_postgres::Row) -> Lead {
+    let received: String = r.get("received_at");
+    let answers: String = r.get("answers");
+    let flag: Option<String> = r.get("attribution_flag");
+    Lead {
+        id: r.get("id"),
+        lead: NewLead {
+            received_at: DateTime::parse_from_rfc3339(&received)
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or_default(),
+            form: r.get("form"),
+            answers: serde_json::from_str(&answers).unwrap_or_default(),
+            email: r.get("email"),
+            experiment: r.get("experiment"),
+            variant: r.get("variant"),
+            attribution_flag: flag
+                .and_then(|f| serde_json::from_value(serde_json::Value::String(f)).ok()),
+            visitor: r.get("visitor"),
+            page: r.get("page"),
+            referrer: r.get("referrer"),
+            utm: Utm {
+                source: r.get("utm_source"),
+                medium: r.get("utm_medium"),
+                campaign: r.get("utm_campaign"),
+                term: r.get("utm_term"),
+                content: r.get("utm_content"),
+            },
+            user_agent: r.get("user_agent"),
+            ip_hash: r.get("ip_hash"),
+            score: r.get("score"),
+            qualified: r.get("qualified"),
+            spam_reason: r.get("spam_reason"),
+            consent: r.get("consent"),
+            dedupe_key: r.get("dedupe_key"),
+        },
+    }
+}
+
+const COUNTS_SQL: &str = "
+    SELECT e.variant, COUNT(*)::BIGINT, SUM(e.views)::BIGINT,
+      COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM leads l WHERE l.visitor = e.visitor AND l.form = $2 AND l.spam_reason IS NULL
+                  AND NOT (l.experiment IS NOT DISTINCT FROM e.experiment AND l.attribution_flag IS NOT NULL)))::BIGINT,
+      COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM leads l WHERE l.visitor = e.visitor AND l.form = $2 AND l.spam_reason IS NULL AND l.qualified
+                  AND NOT (l.experiment IS NOT DISTINCT FROM e.experiment AND l.attribution_flag IS NOT NULL)))::BIGINT
+    FROM exposures e WHERE e.experiment = $1 GROUP BY e.variant ORDER BY e.variant";
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
+        let started = Instant::now();
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            &[&lead.dedupe_key],
+        )
+        .await
+        .map_err(db_err)?;
+        let ms = lead.received_at.timestamp_millis();
+        let since = ms - DEDUPE_WINDOW_SECS * 1000;
+        let earlier = tx
+            .query_opt("SELECT id, qualified FROM leads WHERE dedupe_key = $1 AND received_ms >= $2 ORDER BY received_ms LIMIT 1", &[&lead.dedupe_key, &since])
+            .await
+            .map_err(db_err)?;
+        if let Some(row) = earlier {
+            tx.commit().await.map_err(db_err)?;
+            return Ok(LeadReceipt {
+                id: row.get(0),
+                duplicate: true,
+                qualified: row.get(1),
+            });
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let answers = serde_json::Value::Object(lead.answers.clone()).to_string();
+        let flag = flag_text(lead.attribution_flag);
+        tx.execute(
+            "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
+                utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+            &[
+                &id,
+                &lead.received_at.to_rfc3339(),
+                &ms,
+                &lead.form,
+                &answers,
+                &lead.email,
+                &lead.experiment,
+                &lead.variant,
+                &flag,
+                &lead.visitor,
+                &lead.page,
+                &lead.referrer,
+                &lead.utm.source,
+                &lead.utm.medium,
+                &lead.utm.campaign,
+                &lead.utm.term,
+                &lead.utm.content,
+                &lead.user_agent,
+                &lead.ip_hash,
+                &lead.score,
+                &lead.qualified,
+                &lead.spam_reason,
+                &lead.consent,
+                &lead.dedupe_key,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+        if let (None, None, Some(exp), Some(var), Some(vis)) = (
+            &lead.spam_reason,
+            lead.attribution_flag,
+            &lead.experiment,
+            &lead.variant,
+            &lead.visitor,
+        ) {
+            tx.execute(
+                "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 0, $5)
+                 ON CONFLICT (experiment, visitor) DO NOTHING",
+                &[exp, vis, var, &ms, &lead.page],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        self.observe(started);
+        Ok(LeadReceipt {
+            id,
+            duplicate: false,
+            qualified: lead.qualified,
+        })
+    }
+
+    async fn record_exposure(&self, e: Exposure) -> StoreResult<ExposureReceipt> {
+        let started = Instant::now();
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let ms = e.at.timestamp_millis();
+        // One statement, atomic across instances: the first variant sticks; an exposure implied
+        // by a submission has 0 views, so the first beacon after it is still the first view.
+        let row = client
+            .query_one(
+                "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 1, $5)
+                 ON CONFLICT (experiment, visitor) DO UPDATE SET views = exposures.views + 1, last_ms = EXCLUDED.last_ms
+                 RETURNING variant, views",
+                &[&e.experiment, &e.visitor, &e.variant, &ms, &e.page],
+            )
+            .await
+            .map_err(db_err)?;
+        self.observe(started);
+        let views: i64 = row.get(1);
+        Ok(ExposureReceipt {
+            first: views == 1,
+            variant: row.get(0),
+        })
+    }
+
+    async fn experiment_counts(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<VariantCounts>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let rows = client
+            .query(COUNTS_SQL, &[&experiment, &goal_form])
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| VariantCounts {
+                variant: r.get(0),
+                visitors: r.get::<_, i64>(1) as u64,
+                views: r.get::<_, Option<i64>>(2).unwrap_or(0) as u64,
+                conversions: r.get::<_, i64>(3) as u64,
+                qualified: r.get::<_, i64>(4) as u64,
+            })
+            .collect())
+    }
+
+    async fn daily_counts(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<DailyVariantCounts>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let rows = client
+            .query(
+                "SELECT day, variant, SUM(v)::BIGINT, SUM(cv)::BIGINT FROM (
+                   SELECT to_char(to_timestamp(first_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, variant, 1 AS v, 0 AS cv FROM exposures WHERE experiment = $1
+                   UNION ALL
+                   SELECT to_char(to_timestamp(MIN(l.received_ms) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), e.variant, 0, 1 FROM exposures e JOIN leads l
+                     ON l.visitor = e.visitor AND l.form = $2 AND l.spam_reason IS NULL
+                    AND NOT (l.experiment IS NOT DISTINCT FROM e.experiment AND l.attribution_flag IS NOT NULL)
+                   WHERE e.experiment = $1 GROUP BY e.visitor, e.variant) t
+                 GROUP BY day, variant ORDER BY day, variant",
+                &[&experiment, &goal_form],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| DailyVariantCounts {
+                day: NaiveDate::parse_from_str(r.get::<_, &str>(0), "%Y-%m-%d").unwrap_or_default(),
+                variant: r.get(1),
+                visitors: r.get::<_, i64>(2) as u64,
+                conversions: r.get::<_, i64>(3) as u64,
+            })
+            .collect())
+    }
+
+    async fn experiment_started_at(&self, experiment: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_one(
+                "SELECT MIN(first_ms) FROM exposures WHERE experiment = $1",
+                &[&experiment],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(row
+            .get::<_, Option<i64>>(0)
+            .and_then(DateTime::from_timestamp_millis))
+    }
+
+    async fn leads(&self, query: &LeadQuery) -> StoreResult<Vec<Lead>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let (w, mut params) = lead_filter(query);
+        let limit: Option<i64> = (query.limit > 0).then_some(i64::from(query.limit));
+        params.push(Box::new(limit));
+        params.push(Box::new(i64::from(query.offset)));
+        let n = params.len();
+        let sql = format!(
+            "SELECT * FROM leads {w} ORDER BY received_ms DESC, id DESC LIMIT ${} OFFSET ${n}",
+            n - 1
+        );
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let rows = client.query(&sql, &refs).await.map_err(db_err)?;
+        Ok(rows.iter().map(lead_from_row).collect())
+    }
+
+    async fn count_leads(&self, query: &LeadQuery) -> StoreResult<u64> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let (w, params) = lead_filter(query);
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let row = client
+            .query_one(&format!("SELECT COUNT(*) FROM leads {w}"), &refs)
+            .await
+            .map_err(db_err)?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    async fn erase_leads(&self, email: &str) -> StoreResult<u64> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        client
+            .execute(
+                "DELETE FROM leads WHERE email = $1",
+                &[&email.to_lowercase()],
+            )
+            .await
+            .map_err(db_err)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        client
+            .query_one("SELECT 1", &[])
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    fn commit_stats(&self) -> CommitStats {
+        self.metrics.snapshot()
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        // Every write already committed before it was answered; closing only drops connections.
+        self.pool.close();
+        Ok(())
+    }
+}
