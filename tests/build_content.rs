@@ -159,12 +159,19 @@ fn bundles_copy_their_files_and_static_is_copied() {
             "content/blog/trip/index.md",
             "+++\ntitle = \"Trip\"\n+++\n![A photo](photo.jpg)\n",
         ),
-        ("content/blog/trip/photo.jpg", "not really a jpeg"),
         ("static/robots-extra.txt", "hi"),
+        ("content/blog/trip/notes.txt", "bundle file"),
     ]);
+    image::RgbImage::from_pixel(40, 30, image::Rgb([10, 20, 30]))
+        .save(site.root().join("content/blog/trip/photo.jpg"))
+        .unwrap();
     site.build_ok();
     assert!(site.out("blog/trip/index.html").exists());
-    assert_eq!(site.read("blog/trip/photo.jpg"), "not really a jpeg");
+    assert!(
+        site.out("blog/trip/photo.jpg").is_file(),
+        "bundle image copied beside the page"
+    );
+    assert_eq!(site.read("blog/trip/notes.txt"), "bundle file");
     assert_eq!(site.read("robots-extra.txt"), "hi");
     assert!(
         site.out("favicon.ico").exists(),

@@ -19,6 +19,7 @@ pub const SIZES: &str = "(max-width: 42rem) 100vw, 42rem";
 
 /// Collects the variant files a build needs and renders `<picture>` elements.
 pub struct Images {
+    root: PathBuf,
     cache: PathBuf,
     /// Output path (under the site root) -> cached file.
     outputs: Mutex<BTreeMap<String, PathBuf>>,
@@ -34,6 +35,7 @@ impl Images {
     /// Images cached under `<root>/.splitmark/cache/images`.
     pub fn new(root: &Path) -> Images {
         Images {
+            root: root.to_path_buf(),
             cache: root.join(".splitmark/cache/images"),
             outputs: Mutex::default(),
         }
@@ -102,11 +104,12 @@ impl Images {
             ) => f,
             _ => return Ok(None),
         };
+        let shown = crate::diagnostics::relative(&self.root, source);
         let bytes = std::fs::read(source)
-            .map_err(|e| Diagnostic::file(source, format!("cannot read image: {e}")))?;
+            .map_err(|e| Diagnostic::file(&shown, format!("cannot read image: {e}")))?;
         let hash = hex::encode(&Sha256::digest(&bytes)[..8]);
         let img = image::load_from_memory_with_format(&bytes, format)
-            .map_err(|e| Diagnostic::file(source, format!("not a readable image: {e}")))?;
+            .map_err(|e| Diagnostic::file(&shown, format!("not a readable image: {e}")))?;
         let (w, h) = img.dimensions();
         let fallback_ext = if format == ImageFormat::Jpeg {
             "jpg"
@@ -120,7 +123,7 @@ impl Images {
         };
         let mut widths: Vec<u32> = WIDTHS.iter().copied().filter(|x| *x < w).collect();
         widths.push(w);
-        let err = |e: String| Diagnostic::file(source, format!("cannot encode image variant: {e}"));
+        let err = |e: String| Diagnostic::file(&shown, format!("cannot encode image variant: {e}"));
         let fallback: Vec<Variant> = widths
             .iter()
             .map(|&x| self.variant(&hash, &img, x, fallback_format, fallback_ext))
