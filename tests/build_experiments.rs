@@ -191,3 +191,52 @@ fn forms_are_accessible_and_carry_hidden_fields() {
     assert_eq!(attr(&doc, "input[name=_gotcha]", "tabindex"), "-1");
     assert!(s.out("_splitmark/forms.js").exists());
 }
+
+#[test]
+fn templates_can_render_forms_too() {
+    let s = Site::new(&[
+        ("splitmark.toml", &format!("{CONFIG}{FORMS}")),
+        (
+            "content/contact.md",
+            "+++\ntitle = \"Contact\"\ntemplate = \"contact.html\"\n+++\n",
+        ),
+        (
+            "templates/contact.html",
+            "<main>{{ form(id=\"demo\") }}</main>",
+        ),
+    ]);
+    s.build_ok();
+    let doc = s.html("contact/index.html");
+    assert_eq!(
+        attr(&doc, "main > form.sm-form", "action"),
+        "/api/v1/forms/demo"
+    );
+    assert_eq!(
+        texts(&doc, "form h2"),
+        ["Book a demo"],
+        "rendered as HTML, not escaped text"
+    );
+}
+
+#[test]
+fn variants_choose_which_optional_fields_show() {
+    let forms = format!("{FORMS}[[forms.demo.fields]]\nname = \"phone\"\ntype = \"tel\"\nlabel = \"Phone\"\noptional_in_variants = true\n");
+    let page = "+++\ntitle = \"L\"\n[experiment]\nid = \"hero\"\ngoal = \"demo\"\nstatus = \"running\"\nvariants = [{ id = \"a\" }, { id = \"b\", form = { fields = [\"phone\"] } }, { id = \"c\", form = { fields = [] } }]\n+++\n{{ form(id=\"demo\") }}\n";
+    let s = Site::new(&[
+        ("splitmark.toml", &format!("{CONFIG}{forms}")),
+        ("content/l.md", page),
+    ]);
+    s.build_ok();
+    let doc = s.html("l/index.html");
+    // Only variant c lists fields without the phone; a and b keep it.
+    assert_eq!(
+        attr(&doc, "[data-sm-hide]:has(#sm-demo-phone)", "data-sm-hide"),
+        "c"
+    );
+    assert_eq!(attr(&doc, "#sm-demo-phone", "inputmode"), "tel");
+    let html = s.read("l/index.html");
+    assert!(
+        html.contains("html[data-sm-hero=\"c\"] [data-sm-e=\"hero\"][data-sm-hide~=\"c\"]"),
+        "CSS hides it for c"
+    );
+}
