@@ -1,0 +1,109 @@
+//! `POST /api/v1/events`: exposure beacons as `sendBeacon` sends them; unique per visitor,
+//! bots ignored.
+
+use super::{no_content, valid_visitor, with_origin, App, MAX_EVENT_BYTES};
+use crate::capture::http::Body;
+use crate::store::Exposure;
+use chrono::Utc;
+use hyper::body::Incoming;
+use hyper::header;
+use hyper::{Request, Response, StatusCode};
+use std::net::SocketAddr;
+
+impl App {
+    pub(super) async fn event(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let origin = self.allowed_origin(req.headers());
+        let ua = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let key = self.client_key(peer);
+        if let Some(res) = self.rate_limited(&key) {
+            return res;
+        }
+        let (_, answers, _) = match self.read_answers(req, MAX_EVENT_BYTES, true).await {
+            Ok(x) => x,
+            Err(res) => return res,
+        };
+        let get = |k: &str| {
+            answers
+                .get(k)
+                .and_then(|v| v.first())
+                .cloned()
+                .unwrap_or_default()
+        };
+        if get("type") != "exposure" {
+            return with_origin(
+                self.reject(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_event",
+                    "only {\"type\":\"exposure\"} events are recorded",
+                ),
+                origin,
+            );
+        }
+        if self.bots.is_bot(&ua) {
+            self.metrics
+                .bot_events
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return with_origin(no_content(), origin);
+        }
+        let (experiment, variant, visitor) = (get("experiment"), get("variant"), get("visitor"));
+        if !valid_visitor(&visitor) {
+            return with_origin(
+                self.reject(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_visitor",
+                    "visitor must be 1-128 letters, digits, - _ .",
+                ),
+                origin,
+            );
+        }
+        let manifest = self.manifest();
+        match manifest.experiment(&experiment) {
+            None => {
+                return with_origin(
+                    self.reject(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unknown_experiment",
+                        "no such experiment",
+                    ),
+                    origin,
+                )
+            }
+            Some(x) if !x.has_variant(&variant) => {
+                return with_origin(
+                    self.reject(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unknown_variant",
+                        "no such variant",
+                    ),
+                    origin,
+                )
+            }
+            Some(_) => {}
+        }
+        let page = Some(get("page")).filter(|p| !p.is_empty());
+        match self
+            .store
+            .record_exposure(Exposure {
+                experiment,
+                variant,
+                visitor,
+                page,
+                at: Utc::now(),
+            })
+            .await
+        {
+            Ok(_) => {
+                self.metrics
+                    .exposures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                with_origin(no_content(), origin)
+            }
+            Err(e) => self.store_error(&e),
+        }
+    }
+}

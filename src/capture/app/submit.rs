@@ -1,0 +1,204 @@
+//! `POST /api/v1/forms/{form}`: parse, split attribution, honeypot, validate, score, store,
+//! answer (303 for a plain post, 201 JSON for scripts, 422 with per-field messages).
+
+use super::{cookie, dedupe_key, valid_visitor, wants_json, with_origin, App, VISITOR_COOKIE};
+use crate::capture::http::{empty, json, with_type, Body};
+use crate::forms::{split_meta, FieldErrors};
+use crate::store::{AttributionFlag, NewLead};
+use chrono::Utc;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use serde_json::json;
+use std::net::SocketAddr;
+
+impl App {
+    pub(super) async fn submit(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        form_id: &str,
+    ) -> Response<Body> {
+        let manifest = self.manifest();
+        let origin = self.allowed_origin(req.headers());
+        let Some(form) = manifest.forms.get(form_id) else {
+            return with_origin(
+                self.reject(
+                    StatusCode::NOT_FOUND,
+                    "unknown_form",
+                    &format!("there is no form {form_id:?}"),
+                ),
+                origin,
+            );
+        };
+        let ip_hash = self.client_key(peer);
+        if let Some(res) = self.rate_limited(&ip_hash) {
+            return res;
+        }
+        let (headers, mut answers, json_body) = match self
+            .read_answers(req, self.settings.max_body_bytes, false)
+            .await
+        {
+            Ok(x) => x,
+            Err(res) => return res,
+        };
+        let json_reply = json_body || wants_json(&headers);
+        let meta = split_meta(&mut answers);
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        let visitor = meta
+            .visitor
+            .clone()
+            .filter(|v| valid_visitor(v))
+            .or_else(|| cookie(&headers, VISITOR_COOKIE));
+        let base = NewLead {
+            received_at: Utc::now(),
+            form: form_id.to_owned(),
+            answers: serde_json::Map::new(),
+            email: None,
+            experiment: meta.experiment.clone(),
+            variant: meta.variant.clone(),
+            attribution_flag: None,
+            visitor: visitor.clone(),
+            page: meta.page.clone(),
+            referrer: meta.referrer.clone(),
+            utm: meta.utm.clone(),
+            user_agent,
+            ip_hash: Some(ip_hash),
+            score: 0,
+            qualified: false,
+            spam_reason: None,
+            consent: None,
+            dedupe_key: String::new(),
+        };
+        if meta.gotcha.is_some() {
+            // Same answer as a real lead, so the bot learns nothing; stored, never counted.
+            let raw: serde_json::Map<String, serde_json::Value> =
+                answers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let lead = NewLead {
+                dedupe_key: dedupe_key(form_id, visitor.as_deref(), &raw),
+                answers: raw,
+                spam_reason: Some("honeypot".into()),
+                ..base
+            };
+            return match self.store.insert_lead(lead).await {
+                Ok(r) => {
+                    self.metrics
+                        .spam
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    with_origin(
+                        self.success(form, &meta.page, &r.id, false, json_reply),
+                        origin,
+                    )
+                }
+                Err(e) => self.store_error(&e),
+            };
+        }
+        let valid = match form.validate(&answers) {
+            Ok(v) => v,
+            Err(errors) => return with_origin(self.invalid(&errors, json_reply), origin),
+        };
+        let score = form.score(&valid);
+        let attribution_flag = match (&meta.experiment, &meta.variant) {
+            (Some(e), v) => match manifest.experiment(e) {
+                None => Some(AttributionFlag::UnknownExperiment),
+                Some(x) if !v.as_deref().is_some_and(|v| x.has_variant(v)) => {
+                    Some(AttributionFlag::UnknownVariant)
+                }
+                Some(_) => None,
+            },
+            (None, Some(_)) => Some(AttributionFlag::UnknownExperiment),
+            (None, None) => None,
+        };
+        let lead = NewLead {
+            dedupe_key: dedupe_key(form_id, visitor.as_deref(), &valid.answers),
+            answers: valid.answers,
+            email: valid.email,
+            consent: valid.consent,
+            score: score.points,
+            qualified: score.qualified,
+            attribution_flag,
+            ..base
+        };
+        match self.store.insert_lead(lead).await {
+            Ok(r) => {
+                let counter = if r.duplicate {
+                    &self.metrics.duplicates
+                } else {
+                    &self.metrics.submissions
+                };
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                with_origin(
+                    self.success(form, &meta.page, &r.id, r.qualified, json_reply),
+                    origin,
+                )
+            }
+            Err(e) => self.store_error(&e),
+        }
+    }
+
+    pub(super) fn success(
+        &self,
+        form: &crate::forms::FormSpec,
+        page: &Option<String>,
+        id: &str,
+        qualified: bool,
+        json_reply: bool,
+    ) -> Response<Body> {
+        if json_reply {
+            return json(
+                StatusCode::CREATED,
+                &json!({"id": id, "qualified": qualified}),
+            );
+        }
+        let to = match (&form.success_url, page) {
+            (Some(url), _) => url.clone(),
+            (None, Some(p)) if p.starts_with('/') && !p.starts_with("//") => {
+                format!("{p}?sm_thanks=1")
+            }
+            _ => "/?sm_thanks=1".to_owned(),
+        };
+        let mut res = Response::new(empty());
+        *res.status_mut() = StatusCode::SEE_OTHER;
+        if let Ok(v) = HeaderValue::from_str(&to) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        res
+    }
+
+    pub(super) fn invalid(&self, errors: &FieldErrors, json_reply: bool) -> Response<Body> {
+        self.metrics.reject("validation_failed");
+        if json_reply {
+            let fields: serde_json::Map<String, serde_json::Value> = errors
+                .iter()
+                .map(|(k, e)| (k.clone(), json!(e.message)))
+                .collect();
+            let codes: serde_json::Map<String, serde_json::Value> = errors
+                .iter()
+                .map(|(k, e)| (k.clone(), json!(e.code)))
+                .collect();
+            return json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &json!({"error": "validation_failed", "message": "Some fields need attention.", "fields": fields, "codes": codes}),
+            );
+        }
+        let items: String = errors
+            .iter()
+            .map(|(k, e)| {
+                format!(
+                    "<li><strong>{}</strong>: {}</li>",
+                    html_escape::encode_text(k),
+                    html_escape::encode_text(&e.message)
+                )
+            })
+            .collect();
+        let page = format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Please check the form</title></head><body><main><h1>Please check the form</h1><ul>{items}</ul><p><a href=\"javascript:history.back()\">Go back and fix it</a></p></main></body></html>");
+        with_type(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text/html; charset=utf-8",
+            page,
+        )
+    }
+}
