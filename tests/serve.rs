@@ -127,7 +127,53 @@ async fn static_handler_validators_compression_404_and_traversal() {
         "text/html; charset=utf-8",
         "the built 404 page"
     );
-    assert_eq!(get("/a", &[]).await.status(), 301);
+    let moved = get("/a", &[]).await;
+    assert_eq!(moved.status(), 301);
+    assert_eq!(moved.headers()["location"], "/a/");
+    // A doubled slash must not turn into a protocol-relative redirect to another host.
+    let sneaky = get("//a", &[]).await;
+    assert_eq!(sneaky.headers()["location"], "/a/");
+    // Any spelling of q=0 refuses a coding.
+    for refused in ["gzip;q=0", "gzip;q=0.0", "gzip; q=0.000"] {
+        assert!(
+            get("/a/", &[("accept-encoding", refused)])
+                .await
+                .headers()
+                .get("content-encoding")
+                .is_none(),
+            "{refused}"
+        );
+    }
+    // The compressed body decompresses to the same page.
+    use http_body_util::BodyExt;
+    let plain = get("/a/", &[])
+        .await
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
+    let gz = get("/a/", &[("accept-encoding", "gzip")])
+        .await
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
+    assert_eq!(unzipped, plain);
+    let br = get("/a/", &[("accept-encoding", "br")])
+        .await
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
+    let mut unbrotli = Vec::new();
+    std::io::Read::read_to_end(&mut brotli::Decompressor::new(&br[..], 4096), &mut unbrotli)
+        .unwrap();
+    assert_eq!(unbrotli, plain);
     assert_eq!(get("/../secret", &[]).await.status(), 400);
     assert_eq!(get("/%2e%2e/secret", &[]).await.status(), 400);
 }

@@ -63,7 +63,7 @@ impl StaticSite {
         if full.is_file() {
             Resolved::File(full)
         } else if full.join("index.html").is_file() {
-            Resolved::Redirect(format!("{decoded}/"))
+            Resolved::Redirect(directory_location(rel))
         } else {
             Resolved::NotFound
         }
@@ -180,6 +180,36 @@ impl StaticSite {
     }
 }
 
+/// Characters escaped in one path segment of a `Location` header.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// `/dir/sub/` for a folder: rebuilt from the cleaned segments, so it is always a path on this
+/// host (`//evil` cannot become a protocol-relative URL) and non-ASCII names stay valid.
+fn directory_location(rel: &Path) -> String {
+    let mut out = String::from("/");
+    for part in rel.components() {
+        if let Component::Normal(seg) = part {
+            out.extend(percent_encoding::utf8_percent_encode(
+                &seg.to_string_lossy(),
+                SEGMENT,
+            ));
+            out.push('/');
+        }
+    }
+    out
+}
+
 /// Content type with a charset for text.
 pub fn content_type(file: &Path) -> String {
     let mime = mime_guess::from_path(file).first_or_octet_stream();
@@ -237,7 +267,13 @@ fn accepts(headers: &HeaderMap, coding: &str) -> bool {
         .any(|part| {
             let mut it = part.split(';');
             let name = it.next().unwrap_or("").trim();
-            let q_zero = it.any(|p| p.trim().replace(' ', "") == "q=0");
+            // RFC 9110: any spelling of a zero q-value (q=0, q=0.0, q=0.000) means "not acceptable".
+            let q_zero = it.any(|p| {
+                let p = p.trim().to_ascii_lowercase();
+                p.strip_prefix("q=")
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    == Some(0.0)
+            });
             name.eq_ignore_ascii_case(coding) && !q_zero
         })
 }
