@@ -157,12 +157,13 @@ fn metric(e: &ExperimentManifest, counts: &[VariantCounts], qualified: bool) -> 
         .collect()
 }
 
-fn pct(x: f64) -> String {
+/// A fraction as a percentage with one decimal (`0.052` → `5.2%`).
+pub fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
 /// A probability as a percentage that never rounds to a certainty it is not.
-fn chance_pct(x: f64) -> String {
+pub fn chance_pct(x: f64) -> String {
     match x {
         x if x > 0.999 && x < 1.0 => ">99.9%".to_owned(),
         x if x < 0.001 && x > 0.0 => "<0.1%".to_owned(),
@@ -170,7 +171,8 @@ fn chance_pct(x: f64) -> String {
     }
 }
 
-fn status_name(s: crate::experiments::Status) -> String {
+/// The status as its front-matter word (`running`).
+pub fn status_name(s: crate::experiments::Status) -> String {
     serde_json::to_value(s)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -230,7 +232,8 @@ fn verdict(r: &ExperimentReport) -> String {
     }
 }
 
-fn group(n: u64) -> String {
+/// A count with thousands separators (`12,345`).
+pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -271,7 +274,8 @@ pub fn build(
     r
 }
 
-fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+/// A formatted value, or a dash when there is none.
+pub fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "—".to_owned(), f)
 }
 

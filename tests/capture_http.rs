@@ -2,11 +2,10 @@
 //! rate limits, admin auth, exposures, bots, server-side assignment, export.
 
 mod common;
+use common::capture::{Harness, FORM};
 use common::*;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, ORIGIN, USER_AGENT};
-use reqwest::{Client, StatusCode};
-use splitmark::capture::{start, CaptureOptions, CaptureServer};
-use splitmark::manifest::Manifest;
+use reqwest::StatusCode;
 
 const FORMS: &str = r#"
 [capture]
@@ -32,81 +31,19 @@ rules = [{ field = "size", points = { big = 10 } }]
 
 const PAGE: &str = "+++\ntitle = \"Landing\"\n[experiment]\nid = \"hero\"\ngoal = \"demo\"\nstatus = \"running\"\nvariants = [{ id = \"a\" }, { id = \"b\" }]\n+++\n{{ form(id=\"demo\") }}\n";
 
-struct Harness {
-    site: Site,
-    server: CaptureServer,
-    base: String,
-    http: Client,
-}
-
 async fn harness(extra_config: &str) -> Harness {
-    let site = Site::new(&[
-        (
-            "splitmark.toml",
-            &format!("{CONFIG}{}{FORMS}", extra_config),
-        ),
-        ("content/landing.md", PAGE),
-    ]);
-    site.build_ok();
-    let server = start(CaptureOptions {
-        root: site.root().to_path_buf(),
-        bind: "127.0.0.1:0".into(),
-        db: Some(format!(
-            "sqlite:{}",
-            site.root().join("data/leads.db").display()
-        )),
-        site: Some(site.root().join("public")),
-        admin_token: Some("s3cret-token".into()),
-    })
+    Harness::start(
+        &[
+            (
+                "splitmark.toml",
+                &format!("{CONFIG}{}{FORMS}", extra_config),
+            ),
+            ("content/landing.md", PAGE),
+        ],
+        None,
+    )
     .await
-    .unwrap();
-    let base = format!("http://{}", server.addr());
-    Harness {
-        site,
-        server,
-        base,
-        http: Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-    }
 }
-
-impl Harness {
-    async fn post(
-        &self,
-        path: &str,
-        ct: &str,
-        body: impl Into<reqwest::Body>,
-        json: bool,
-    ) -> reqwest::Response {
-        let mut r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(CONTENT_TYPE, ct)
-            .body(body);
-        if json {
-            r = r.header(ACCEPT, "application/json");
-        }
-        r.send().await.unwrap()
-    }
-    async fn admin(&self, path: &str) -> serde_json::Value {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth("s3cret-token")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{path}");
-        r.json().await.unwrap()
-    }
-    fn manifest(&self) -> Manifest {
-        Manifest::load(&self.site.out("_splitmark/manifest.json")).unwrap()
-    }
-}
-
-const FORM: &str = "application/x-www-form-urlencoded";
 
 #[tokio::test]
 async fn submissions_answer_with_the_right_status() {
@@ -741,26 +678,14 @@ async fn the_capture_server_runs_on_postgresql_too() {
         .await
         .unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
-    let site = Site::new(&[
-        ("splitmark.toml", &format!("{CONFIG}{FORMS}")),
-        ("content/landing.md", PAGE),
-    ]);
-    site.build_ok();
-    let server = start(CaptureOptions {
-        root: site.root().to_path_buf(),
-        bind: "127.0.0.1:0".into(),
-        db: Some(format!("{base}{sep}options=-c%20search_path%3D{schema}")),
-        site: Some(site.root().join("public")),
-        admin_token: Some("s3cret-token".into()),
-    })
-    .await
-    .unwrap();
-    let h = Harness {
-        base: format!("http://{}", server.addr()),
-        site,
-        server,
-        http: Client::new(),
-    };
+    let h = Harness::start(
+        &[
+            ("splitmark.toml", &format!("{CONFIG}{FORMS}")),
+            ("content/landing.md", PAGE),
+        ],
+        Some(format!("{base}{sep}options=-c%20search_path%3D{schema}")),
+    )
+    .await;
     let a: serde_json::Value = h
         .post(
             "/api/v1/forms/demo",

@@ -1,6 +1,7 @@
 //! Routing and handlers of the capture server.
 
 mod admin;
+mod dashboard;
 mod events;
 mod pages;
 mod submit;
@@ -41,6 +42,7 @@ pub struct App {
     /// Request and outcome counters.
     pub metrics: Metrics,
     html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
+    dashboard: Option<crate::dashboard::Dashboard>,
 }
 
 /// What the App needs to start.
@@ -59,6 +61,8 @@ pub struct AppParts {
     pub hasher: IpHasher,
     /// Extra rewriting of served HTML (live reload in `serve`).
     pub html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
+    /// The `/admin/` dashboard's templates; `None` answers 404 there.
+    pub dashboard: Option<crate::dashboard::Dashboard>,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -68,7 +72,8 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("application/json"))
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// A cookie's value as sent.
+fn raw_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -77,7 +82,11 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-        .filter(|v| valid_visitor(v))
+}
+
+/// A cookie holding a visitor id, if it is a well-formed one.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    raw_cookie(headers, name).filter(|v| valid_visitor(v))
 }
 
 fn valid_visitor(v: &str) -> bool {
@@ -119,6 +128,7 @@ impl App {
             bots: isbot::Bots::default(),
             metrics: Metrics::default(),
             html_filter: p.html_filter,
+            dashboard: p.dashboard,
         }
     }
 
@@ -182,6 +192,7 @@ impl App {
             (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
                 self.admin(req).await
             }
+            (_, p) if p == "/admin" || p.starts_with("/admin/") => self.dashboard(req, peer).await,
             (&Method::GET, "/healthz") => match self.store.ping().await {
                 Ok(()) => json(StatusCode::OK, &json!({"status": "ok"})),
                 Err(e) => json(

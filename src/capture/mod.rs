@@ -102,6 +102,8 @@ pub async fn build_app(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let hasher = guard::IpHasher::load_or_create(&secret_path(&opts.root, &url))?;
+    let dashboard =
+        crate::dashboard::Dashboard::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
     Ok(App::new(AppParts {
         manifest,
         store,
@@ -110,6 +112,7 @@ pub async fn build_app(
         site: opts.site.clone().map(static_files::StaticSite::new),
         hasher,
         html_filter,
+        dashboard: Some(dashboard),
     }))
 }
 
@@ -166,7 +169,11 @@ pub fn run(mut opts: CaptureOptions) -> anyhow::Result<()> {
 
 /// Routes a dev-server request to the capture API when it is one.
 pub fn is_api_path(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/healthz" || path == "/metrics"
+    path.starts_with("/api/")
+        || path == "/healthz"
+        || path == "/metrics"
+        || path == "/admin"
+        || path.starts_with("/admin/")
 }
 
 /// Answers an API request inside another server (the dev server).

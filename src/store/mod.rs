@@ -164,6 +164,21 @@ pub struct DailyVariantCounts {
     pub conversions: u64,
 }
 
+/// Funnel input: non-spam leads received on one UTC day from one source and campaign.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunnelRow {
+    /// UTC day the leads arrived.
+    pub day: NaiveDate,
+    /// `utm_source`, if the lead had one.
+    pub utm_source: Option<String>,
+    /// `utm_campaign`, if the lead had one.
+    pub utm_campaign: Option<String>,
+    /// Leads (not spam).
+    pub leads: u64,
+    /// Of those, qualified leads.
+    pub qualified: u64,
+}
+
 /// Filter and page for listing leads (dashboard, export).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadQuery {
@@ -232,6 +247,8 @@ pub trait Store: Send + Sync + 'static {
         experiment: &str,
         goal_form: &str,
     ) -> StoreResult<Vec<DailyVariantCounts>>;
+    /// Non-spam leads grouped by UTC day, `utm_source` and `utm_campaign`, oldest day first.
+    async fn funnel(&self) -> StoreResult<Vec<FunnelRow>>;
     /// First exposure time of an experiment, if any.
     async fn experiment_started_at(&self, experiment: &str) -> StoreResult<Option<DateTime<Utc>>>;
     /// Leads matching `query`, newest first.

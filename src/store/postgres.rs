@@ -385,6 +385,30 @@ impl Store for PgStore {
             .collect())
     }
 
+    async fn funnel(&self) -> StoreResult<Vec<FunnelRow>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let rows = client
+            .query(
+                "SELECT to_char(to_timestamp(received_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+                        utm_source, utm_campaign, COUNT(*)::BIGINT, SUM(CASE WHEN qualified THEN 1 ELSE 0 END)::BIGINT
+                 FROM leads WHERE spam_reason IS NULL
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                &[],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| FunnelRow {
+                day: NaiveDate::parse_from_str(r.get::<_, &str>(0), "%Y-%m-%d").unwrap_or_default(),
+                utm_source: r.get(1),
+                utm_campaign: r.get(2),
+                leads: r.get::<_, i64>(3) as u64,
+                qualified: r.get::<_, i64>(4) as u64,
+            })
+            .collect())
+    }
+
     async fn experiment_started_at(&self, experiment: &str) -> StoreResult<Option<DateTime<Utc>>> {
         let client = self.pool.get().await.map_err(unavailable)?;
         let row = client

@@ -491,6 +491,28 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn funnel(&self) -> StoreResult<Vec<FunnelRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT date(received_ms / 1000, 'unixepoch') AS day, utm_source, utm_campaign, COUNT(*), SUM(qualified)
+                 FROM leads WHERE spam_reason IS NULL
+                 GROUP BY day, utm_source, utm_campaign ORDER BY day, utm_source, utm_campaign",
+            )?;
+            let rows = st.query_map([], |r| {
+                let day: String = r.get(0)?;
+                Ok(FunnelRow {
+                    day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap_or_default(),
+                    utm_source: opt_str(r, 1)?,
+                    utm_campaign: opt_str(r, 2)?,
+                    leads: r.get::<_, i64>(3)? as u64,
+                    qualified: r.get::<_, i64>(4)? as u64,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
     async fn experiment_started_at(&self, experiment: &str) -> StoreResult<Option<DateTime<Utc>>> {
         let e = experiment.to_owned();
         let ms: Option<i64> = self

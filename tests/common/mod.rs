@@ -1,6 +1,8 @@
 //! Helpers for integration tests: fixture sites in temporary folders.
 #![allow(dead_code)]
 
+pub mod capture;
+
 use scraper::{Html, Selector};
 use splitmark::site::{self, BuildOptions};
 use std::path::{Path, PathBuf};

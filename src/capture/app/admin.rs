@@ -70,21 +70,28 @@ impl App {
         }
     }
 
+    /// The statistics of one experiment from its stored counts.
+    pub(super) async fn experiment_report(
+        &self,
+        e: &crate::manifest::ExperimentManifest,
+    ) -> Result<crate::report::ExperimentReport, crate::store::StoreError> {
+        let counts = self.store.experiment_counts(&e.id, &e.goal).await?;
+        let started = self.store.experiment_started_at(&e.id).await?;
+        Ok(crate::report::build(
+            e,
+            &counts,
+            started.map(|d| d.to_rfc3339()),
+        ))
+    }
+
     async fn experiment_json(
         &self,
         e: &crate::manifest::ExperimentManifest,
     ) -> Result<serde_json::Value, Box<Response<Body>>> {
-        let counts = self
-            .store
-            .experiment_counts(&e.id, &e.goal)
+        let report = self
+            .experiment_report(e)
             .await
             .map_err(|err| Box::new(self.store_error(&err)))?;
-        let started = self
-            .store
-            .experiment_started_at(&e.id)
-            .await
-            .map_err(|err| Box::new(self.store_error(&err)))?;
-        let report = crate::report::build(e, &counts, started.map(|d| d.to_rfc3339()));
         let mut v = serde_json::to_value(&report).unwrap_or_default();
         v["page"] = json!(e.page);
         Ok(v)
@@ -125,25 +132,32 @@ impl App {
         };
         match query_param(req, "format").as_deref().unwrap_or("json") {
             "json" => json(StatusCode::OK, &json!({"leads": leads})),
-            "csv" => match leads_csv(&leads) {
-                Ok(csv) => {
-                    let mut res = with_type(StatusCode::OK, "text/csv; charset=utf-8", csv);
-                    res.headers_mut().insert(
-                        header::CONTENT_DISPOSITION,
-                        header::HeaderValue::from_static("attachment; filename=\"leads.csv\""),
-                    );
-                    res
-                }
-                Err(e) => self.reject(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "export_failed",
-                    &e.to_string(),
-                ),
-            },
+            "csv" => self.csv_response(&leads),
             _ => self.reject(
                 StatusCode::BAD_REQUEST,
                 "bad_format",
                 "format must be csv or json",
+            ),
+        }
+    }
+}
+
+impl App {
+    /// Leads as a CSV download.
+    pub(super) fn csv_response(&self, leads: &[Lead]) -> Response<Body> {
+        match leads_csv(leads) {
+            Ok(csv) => {
+                let mut res = with_type(StatusCode::OK, "text/csv; charset=utf-8", csv);
+                res.headers_mut().insert(
+                    header::CONTENT_DISPOSITION,
+                    header::HeaderValue::from_static("attachment; filename=\"leads.csv\""),
+                );
+                res
+            }
+            Err(e) => self.reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "export_failed",
+                &e.to_string(),
             ),
         }
     }
