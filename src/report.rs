@@ -222,7 +222,16 @@ fn verdict(r: &ExperimentReport) -> String {
             "not enough data: ~{} more visitors per variant",
             group(n - min_visitors)
         ),
-        None => "not enough data: the control has no conversions yet".to_owned(),
+        None if control.conversions == 0 => {
+            "not enough data: the control has no conversions yet".to_owned()
+        }
+        // The control converts so well that the minimum detectable effect would pass 100%.
+        None => format!(
+            "no significant difference yet (best: {}, {} chance to beat {}); the control's rate is too high to size the test",
+            best.id,
+            pct(chance),
+            control.id
+        ),
         _ => format!(
             "no significant difference yet (best: {}, {} chance to beat {})",
             best.id,
@@ -392,6 +401,9 @@ mod tests {
             build(&exp(), &counts(100, 0, 100, 3), None).verdict,
             "not enough data: the control has no conversions yet"
         );
+        assert!(build(&exp(), &counts(10, 10, 10, 9), None)
+            .verdict
+            .ends_with("the control's rate is too high to size the test"));
         assert_eq!(build(&exp(), &[], None).verdict, "no data yet");
     }
 

@@ -71,6 +71,11 @@ fn driver() -> Option<Driver> {
 }
 
 async fn browser(d: &Driver, javascript: bool) -> Client {
+    browser_with(d, javascript, false).await
+}
+
+/// A browser; `phone` emulates a 390 px wide viewport (a desktop window cannot be that narrow).
+async fn browser_with(d: &Driver, javascript: bool, phone: bool) -> Client {
     let profile = tempfile::tempdir().unwrap().keep();
     let mut opts = json!({
         "binary": "/usr/bin/chromium",
@@ -78,6 +83,10 @@ async fn browser(d: &Driver, javascript: bool) -> Client {
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  format!("--user-data-dir={}", profile.display()), "--window-size=390,844"],
     });
+    if phone {
+        opts["mobileEmulation"] =
+            json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0}});
+    }
     if !javascript {
         opts["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
     }
@@ -278,6 +287,143 @@ async fn without_javascript_only_the_control_shows() {
     assert!(visible(&c, "div[data-sm-v=a] h1").await);
     assert!(!visible(&c, "div[data-sm-v=b] h1").await);
     assert!(visible(&c, "[data-sm-e=hero][data-sm-v=a]").await);
+    c.close().await.unwrap();
+    server.stop().await;
+}
+
+/// What the page looks like to layout: overflow, hostile markup that came alive, charts.
+async fn page_facts(c: &Client) -> serde_json::Value {
+    c.execute(
+        "return {scroll: document.documentElement.scrollWidth, width: window.innerWidth, \
+         imgs: document.querySelectorAll('img').length, scripts: document.querySelectorAll('script').length, \
+         xss: window.__xss || 0, bars: document.querySelectorAll('svg rect.ci').length, \
+         lines: document.querySelectorAll('svg polyline').length, rows: document.querySelectorAll('tbody tr').length}",
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
+/// Saves a screenshot under the test target dir and checks it is a real, non-blank picture.
+async fn screenshot(c: &Client, name: &str) -> std::path::PathBuf {
+    let png = c.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, &png).unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert!(img.width() <= 390, "wider than the phone: {}", img.width());
+    let first = *img.get_pixel(0, 0);
+    let differing = img.pixels().filter(|p| **p != first).count();
+    assert!(differing > 1000, "the screenshot {name} is blank");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_logs_in_and_fits_a_phone() {
+    let Some(d) = driver() else { return };
+    let (site, server, base) = site_server().await;
+    let http = reqwest::Client::new();
+    let hostile_img = "\"><img src=x onerror=\"window.__xss=1\">";
+    let hostile_script = "<script>window.__xss=2</script>";
+    for i in 0..6 {
+        let visitor = format!("phone-{i}");
+        let r = http
+            .post(format!("{base}/api/v1/forms/demo"))
+            .header("accept", "application/json")
+            .json(&json!({
+                "email": format!("lead{i}@example.com"),
+                "_experiment": "hero",
+                "_variant": expected(&site, &visitor),
+                "_visitor": visitor,
+                "utm_source": hostile_img,
+                "utm_campaign": hostile_script,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
+    let c = browser_with(&d, true, true).await;
+    c.goto(&format!("{base}/admin/")).await.unwrap();
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/admin/login"));
+    c.find(Locator::Css("#token"))
+        .await
+        .unwrap()
+        .send_keys(server.admin_token())
+        .await
+        .unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("h2#experiments"))
+        .await
+        .unwrap_or_else(|e| panic!("no overview after logging in: {e}"));
+
+    let facts = page_facts(&c).await;
+    assert_eq!(facts["xss"], 0, "{facts}");
+    assert_eq!(facts["imgs"], 0, "{facts}");
+    assert_eq!(facts["scripts"], 0, "{facts}");
+    assert!(
+        facts["scroll"].as_u64() <= facts["width"].as_u64(),
+        "the page scrolls sideways on a phone: {facts}"
+    );
+    assert!(facts["bars"].as_u64().unwrap() >= 1, "{facts}");
+    assert!(facts["lines"].as_u64().unwrap() >= 1, "{facts}");
+    assert_eq!(facts["width"], 390, "{facts}");
+    let shot = screenshot(&c, "dashboard-overview-390.png").await;
+    eprintln!("dashboard screenshot: {}", shot.display());
+    c.execute(
+        "document.querySelector('section.card:nth-of-type(2)').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&c, "dashboard-hero-390.png").await;
+
+    c.goto(&format!("{base}/admin/leads")).await.unwrap();
+    let facts = page_facts(&c).await;
+    assert_eq!(facts["rows"], 6, "{facts}");
+    assert_eq!(
+        (facts["xss"].as_u64(), facts["imgs"].as_u64()),
+        (Some(0), Some(0)),
+        "{facts}"
+    );
+    assert!(
+        facts["scroll"].as_u64() <= facts["width"].as_u64(),
+        "the leads page scrolls sideways on a phone: {facts}"
+    );
+    screenshot(&c, "dashboard-leads-390.png").await;
+
+    c.find(Locator::Css("nav form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#token"))
+        .await
+        .expect("logging out shows the login form");
+    c.goto(&format!("{base}/admin/")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/login"),
+        "logged out for real"
+    );
     c.close().await.unwrap();
     server.stop().await;
 }

@@ -198,6 +198,53 @@ async fn listing_filters_paginates_and_erases(url: String) {
     assert_eq!(s.count_leads(&LeadQuery::default()).await.unwrap(), 4);
 }
 
+async fn funnel_groups_leads_by_day_source_and_campaign(url: String) {
+    let s = store::open(&url).await.unwrap();
+    let day1 = "2026-03-01T10:00:00Z"
+        .parse::<chrono::DateTime<Utc>>()
+        .unwrap();
+    let day2 = "2026-03-02T23:59:00Z"
+        .parse::<chrono::DateTime<Utc>>()
+        .unwrap();
+    let cases = [
+        (day1, Some("google"), Some("spring"), true, None),
+        (day1, Some("google"), Some("spring"), false, None),
+        (day2, Some("google"), Some("spring"), true, None),
+        (day2, None, None, false, None),
+        (day2, Some("google"), Some("spring"), true, Some("honeypot")),
+    ];
+    for (i, (at, source, campaign, qualified, spam)) in cases.into_iter().enumerate() {
+        let mut l = lead("demo", &format!("f{i}"), &format!("fk{i}"));
+        l.received_at = at;
+        l.utm.source = source.map(Into::into);
+        l.utm.campaign = campaign.map(Into::into);
+        l.qualified = qualified;
+        l.spam_reason = spam.map(Into::into);
+        s.insert_lead(l).await.unwrap();
+    }
+    let rows = s.funnel().await.unwrap();
+    let got: Vec<(String, Option<String>, u64, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.day.to_string(),
+                r.utm_campaign.clone(),
+                r.leads,
+                r.qualified,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("2026-03-01".into(), Some("spring".into()), 2, 1),
+            ("2026-03-02".into(), Some("spring".into()), 1, 1),
+            ("2026-03-02".into(), None, 1, 0),
+        ],
+        "spam is left out; days are UTC"
+    );
+}
+
 async fn reopening_keeps_data_and_close_flushes(url: String) {
     let s = store::open(&url).await.unwrap();
     let futs: Vec<_> = (0..50)
@@ -249,5 +296,6 @@ on_both_stores!(
     exposures_are_unique_and_the_first_variant_sticks,
     conversions_count_exposed_visitors_by_their_first_variant,
     listing_filters_paginates_and_erases,
+    funnel_groups_leads_by_day_source_and_campaign,
     reopening_keeps_data_and_close_flushes,
 );

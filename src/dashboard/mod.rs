@@ -135,7 +135,12 @@ pub fn experiment_view(
         goal: r.goal.clone(),
         status: status_name(r.status),
         page: page.to_owned(),
-        started_at: r.started_at.clone(),
+        started_at: r.started_at.as_deref().map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s).map_or_else(
+                |_| s.to_owned(),
+                |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+            )
+        }),
         rows: r
             .variants
             .iter()

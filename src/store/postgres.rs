@@ -392,7 +392,7 @@ impl Store for PgStore {
                 "SELECT to_char(to_timestamp(received_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
                         utm_source, utm_campaign, COUNT(*)::BIGINT, SUM(CASE WHEN qualified THEN 1 ELSE 0 END)::BIGINT
                  FROM leads WHERE spam_reason IS NULL
-                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2 NULLS LAST, 3 NULLS LAST",
                 &[],
             )
             .await

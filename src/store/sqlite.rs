@@ -496,7 +496,7 @@ impl Store for SqliteStore {
             let mut st = c.prepare_cached(
                 "SELECT date(received_ms / 1000, 'unixepoch') AS day, utm_source, utm_campaign, COUNT(*), SUM(qualified)
                  FROM leads WHERE spam_reason IS NULL
-                 GROUP BY day, utm_source, utm_campaign ORDER BY day, utm_source, utm_campaign",
+                 GROUP BY day, utm_source, utm_campaign ORDER BY day, utm_source NULLS LAST, utm_campaign NULLS LAST",
             )?;
             let rows = st.query_map([], |r| {
                 let day: String = r.get(0)?;
