@@ -192,6 +192,7 @@ pub fn run(opts: ServeOptions) -> anyhow::Result<()> {
         let server = start(opts).await?;
         println!("Serving on http://{} (Ctrl-C to stop)", server.addr());
         println!("Capture API on the same port; leads in .splitmark/leads.db; admin token for this run: {}", server.admin_token());
+        println!("Dashboard: http://{}/admin/ (log in with that token)", server.addr());
         server::os_signal().await;
         server.stop().await;
         Ok(())
