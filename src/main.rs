@@ -5,6 +5,11 @@ use splitmark::site::{self, BuildOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// The capture server allocates per request on several threads; mimalloc's per-thread heaps
+// cut the allocator's share of a submission's CPU time against glibc malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "splitmark",

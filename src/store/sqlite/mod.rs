@@ -1,30 +1,23 @@
 //! The embedded store: SQLite in WAL mode with `synchronous=FULL`, one writer thread that
 //! group-commits.
 //!
-//! Every write goes through a channel to a single writer thread. The writer takes whatever is
-//! queued (up to [`MAX_BATCH`]), applies it in ONE transaction (each write in its own savepoint,
-//! so one bad write cannot fail its neighbours), commits — an fsync of the WAL — and only then
-//! answers each request. Under load many submissions share one fsync; a single submission
-//! still commits at once. Reads use their own connections and never wait for the writer.
+//! Every write goes through a channel to a single writer thread ([`writer`]), which commits
+//! whatever is queued as one transaction — one fsync of the WAL — and only then answers each
+//! request. Under load many submissions share one fsync; a single submission still commits at
+//! once. Reads use their own connections and never wait for the writer.
 
 use super::metrics::CommitMetrics;
 use super::*;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Mutex;
-use std::time::Instant;
 use tokio::sync::oneshot;
 
-/// Most writes committed in one transaction.
-pub const MAX_BATCH: usize = 1024;
+mod writer;
 
-enum Op {
-    Lead(Box<NewLead>, oneshot::Sender<StoreResult<LeadReceipt>>),
-    Exposure(Exposure, oneshot::Sender<StoreResult<ExposureReceipt>>),
-    Erase(String, oneshot::Sender<StoreResult<u64>>),
-    Close(oneshot::Sender<()>),
-}
+pub use writer::MAX_BATCH;
+use writer::{writer, Op};
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -104,238 +97,6 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?
-    }
-}
-
-fn now_ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt> {
-    let since = now_ms(lead.received_at) - DEDUPE_WINDOW_SECS * 1000;
-    // Statements are cached per connection: the writer runs the same few all day.
-    let earlier: Option<(String, bool)> = tx
-        .prepare_cached("SELECT id, qualified FROM leads WHERE dedupe_key = ?1 AND received_ms >= ?2 ORDER BY received_ms LIMIT 1")?
-        .query_row(params![lead.dedupe_key, since], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    if let Some((id, qualified)) = earlier {
-        return Ok(LeadReceipt {
-            id,
-            duplicate: true,
-            qualified,
-        });
-    }
-    let id = uuid::Uuid::now_v7().to_string();
-    let flag = lead.attribution_flag.map(|f| {
-        serde_json::to_value(f)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    });
-    tx.prepare_cached(
-        "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
-            utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-    )?
-    .execute(params![
-            id,
-            lead.received_at.to_rfc3339(),
-            now_ms(lead.received_at),
-            lead.form,
-            serde_json::Value::Object(lead.answers.clone()).to_string(),
-            lead.email,
-            lead.experiment,
-            lead.variant,
-            flag,
-            lead.visitor,
-            lead.page,
-            lead.referrer,
-            lead.utm.source,
-            lead.utm.medium,
-            lead.utm.campaign,
-            lead.utm.term,
-            lead.utm.content,
-            lead.user_agent,
-            lead.ip_hash,
-            lead.score,
-            lead.qualified,
-            lead.spam_reason,
-            lead.consent,
-            lead.dedupe_key,
-    ])?;
-    // A submission implies the exposure (beacons get blocked); it is not a page view.
-    if let (None, None, Some(exp), Some(var), Some(vis)) = (
-        &lead.spam_reason,
-        lead.attribution_flag,
-        &lead.experiment,
-        &lead.variant,
-        &lead.visitor,
-    ) {
-        let ms = now_ms(lead.received_at);
-        tx.prepare_cached(
-            "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 0, ?5)
-             ON CONFLICT (experiment, visitor) DO NOTHING",
-        )?
-        .execute(params![exp, vis, var, ms, lead.page])?;
-    }
-    Ok(LeadReceipt {
-        id,
-        duplicate: false,
-        qualified: lead.qualified,
-    })
-}
-
-fn record_exposure(tx: &Connection, e: &Exposure) -> rusqlite::Result<ExposureReceipt> {
-    let ms = now_ms(e.at);
-    let existing: Option<(String, i64)> = tx
-        .query_row(
-            "SELECT variant, views FROM exposures WHERE experiment = ?1 AND visitor = ?2",
-            params![e.experiment, e.visitor],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    match existing {
-        Some((variant, views)) => {
-            tx.prepare_cached("UPDATE exposures SET views = views + 1, last_ms = ?3 WHERE experiment = ?1 AND visitor = ?2")?
-                .execute(params![e.experiment, e.visitor, ms])?;
-            // An exposure implied by a submission has no views yet: the first beacon is still
-            // the visitor's first view.
-            Ok(ExposureReceipt {
-                first: views == 0,
-                variant,
-            })
-        }
-        None => {
-            tx.prepare_cached("INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)")?
-                .execute(params![e.experiment, e.visitor, e.variant, ms, e.page])?;
-            Ok(ExposureReceipt {
-                first: true,
-                variant: e.variant.clone(),
-            })
-        }
-    }
-}
-
-enum Done {
-    Lead(
-        oneshot::Sender<StoreResult<LeadReceipt>>,
-        StoreResult<LeadReceipt>,
-    ),
-    Exposure(
-        oneshot::Sender<StoreResult<ExposureReceipt>>,
-        StoreResult<ExposureReceipt>,
-    ),
-    Erase(oneshot::Sender<StoreResult<u64>>, StoreResult<u64>),
-    Close(oneshot::Sender<()>),
-}
-
-fn in_savepoint<T>(
-    tx: &mut rusqlite::Transaction<'_>,
-    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> StoreResult<T> {
-    let sp = tx.savepoint().map_err(db_err)?;
-    let out = f(&sp).map_err(db_err)?;
-    sp.commit().map_err(db_err)?;
-    Ok(out)
-}
-
-fn apply_batch(conn: &mut Connection, batch: Vec<Op>) -> (Vec<Done>, rusqlite::Result<()>) {
-    let mut done = Vec::with_capacity(batch.len());
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            let err = db_err(&e);
-            for op in batch {
-                done.push(fail(op, &err));
-            }
-            return (done, Err(e));
-        }
-    };
-    for op in batch {
-        done.push(match op {
-            Op::Lead(lead, reply) => {
-                let r = in_savepoint(&mut tx, |t| insert_lead(t, &lead));
-                Done::Lead(reply, r)
-            }
-            Op::Exposure(e, reply) => {
-                let r = in_savepoint(&mut tx, |t| record_exposure(t, &e));
-                Done::Exposure(reply, r)
-            }
-            Op::Erase(email, reply) => {
-                let r = in_savepoint(&mut tx, |t| {
-                    t.execute(
-                        "DELETE FROM leads WHERE email = ?1",
-                        params![email.to_lowercase()],
-                    )
-                    .map(|n| n as u64)
-                });
-                Done::Erase(reply, r)
-            }
-            Op::Close(reply) => Done::Close(reply),
-        });
-    }
-    let committed = tx.commit();
-    (done, committed)
-}
-
-fn fail(op: Op, err: &StoreError) -> Done {
-    let e = || StoreError::Database(err.to_string());
-    match op {
-        Op::Lead(_, r) => Done::Lead(r, Err(e())),
-        Op::Exposure(_, r) => Done::Exposure(r, Err(e())),
-        Op::Erase(_, r) => Done::Erase(r, Err(e())),
-        Op::Close(r) => Done::Close(r),
-    }
-}
-
-fn writer(mut conn: Connection, rx: mpsc::Receiver<Op>, metrics: &CommitMetrics) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
-        let size = batch.len();
-        let started = Instant::now();
-        let (done, committed) = apply_batch(&mut conn, batch);
-        metrics.observe(started.elapsed().as_secs_f64(), size);
-        let commit_err = committed
-            .err()
-            .map(|e| StoreError::Database(format!("commit failed: {e}")));
-        let mut closing = None;
-        for d in done {
-            // Nothing is acknowledged unless the transaction committed.
-            match d {
-                Done::Lead(tx, r) => drop(
-                    tx.send(
-                        commit_err
-                            .as_ref()
-                            .map_or(r, |e| Err(StoreError::Database(e.to_string()))),
-                    ),
-                ),
-                Done::Exposure(tx, r) => drop(
-                    tx.send(
-                        commit_err
-                            .as_ref()
-                            .map_or(r, |e| Err(StoreError::Database(e.to_string()))),
-                    ),
-                ),
-                Done::Erase(tx, r) => drop(
-                    tx.send(
-                        commit_err
-                            .as_ref()
-                            .map_or(r, |e| Err(StoreError::Database(e.to_string()))),
-                    ),
-                ),
-                Done::Close(tx) => closing = Some(tx),
-            }
-        }
-        if let Some(tx) = closing {
-            let _ = tx.send(());
-            return;
-        }
     }
 }
 
