@@ -2,8 +2,14 @@
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
 local prefix, counter = "", 0
+-- Each wrk thread's Lua state has the same unseeded random numbers: number the threads instead.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 function init(args)
-  prefix = tostring(math.random(1, 1000000000))
+  prefix = tostring(tid) .. "x" .. tostring(os.time())
 end
 function request()
   counter = counter + 1

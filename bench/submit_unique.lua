@@ -3,9 +3,17 @@
 dofile(os.getenv("SHARED_SUBMIT"))
 wrk.headers["Accept"] = "application/json"
 local base = wrk.body
-local prefix, counter = "", 0
+local counter = 0
+-- Every wrk thread has its own Lua state with the same unseeded random numbers, so the
+-- prefix comes from a thread number handed out in setup(), plus the start time.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local prefix
 function init(args)
-  prefix = tostring(math.random(1, 1000000000))
+  prefix = tostring(tid) .. "x" .. tostring(os.time())
 end
 function request()
   counter = counter + 1

@@ -44,8 +44,13 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
     let since = now_ms(lead.received_at) - DEDUPE_WINDOW_SECS * 1000;
     // Statements are cached per connection: the writer runs the same few all day.
     let earlier: Option<(String, bool)> = tx
-        .prepare_cached("SELECT id, qualified FROM leads WHERE dedupe_key = ?1 AND received_ms >= ?2 ORDER BY received_ms LIMIT 1")?
-        .query_row(params![lead.dedupe_key, since], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached(
+            "SELECT id, qualified FROM leads WHERE visitor IS ?1 AND form = ?2 AND received_ms >= ?3 AND dedupe_key = ?4
+             ORDER BY received_ms LIMIT 1",
+        )?
+        .query_row(params![lead.visitor, lead.form, since, lead.dedupe_key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     if let Some((id, qualified)) = earlier {
         return Ok(LeadReceipt {
