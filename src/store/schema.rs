@@ -91,3 +91,52 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(c: &Connection) -> i64 {
+        c.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_version_1_database_upgrades_and_keeps_its_leads() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.execute(
+            "INSERT INTO leads (id, received_at, received_ms, form, answers, score, qualified, dedupe_key, visitor)
+             VALUES ('l1', '2026-01-01T00:00:00Z', 1, 'demo', '{}', 0, 0, 'k', 'v')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        assert_eq!(version(&c), CURRENT as i64);
+        let cols: Vec<String> = c
+            .prepare("SELECT name FROM pragma_index_info('leads_visitor')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(cols, ["visitor", "form", "received_ms"]);
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM leads", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        // Running again is a no-op.
+        migrate(&mut c).unwrap();
+        assert_eq!(version(&c), CURRENT as i64);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "user_version", CURRENT as i64 + 1)
+            .unwrap();
+        let e = migrate(&mut c).unwrap_err();
+        assert!(e.contains("newer than this splitmark"), "{e}");
+    }
+}
