@@ -364,10 +364,20 @@ pub fn dedupe_key(
     h.update(visitor.unwrap_or("").as_bytes());
     h.update([0]);
     // serde_json keeps insertion order; answers come in field order, which is canonical.
-    h.update(
-        serde_json::Value::Object(answers.clone())
-            .to_string()
-            .as_bytes(),
-    );
+    // Serialised straight into the hash: no copy of the answers, no intermediate string.
+    let _ = serde_json::to_writer(HashWriter(&mut h), answers);
     hex::encode(&h.finalize()[..16])
+}
+
+/// Lets serde_json write into a hash.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

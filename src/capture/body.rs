@@ -135,10 +135,15 @@ pub async fn parse(kind: &Kind, bytes: Bytes, max_fields: usize) -> Result<Answe
         Kind::UrlEncoded => {
             let text = std::str::from_utf8(&bytes)
                 .map_err(|_| BodyError::Malformed("the body is not valid UTF-8".into()))?;
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text)
-                .map_err(|e| BodyError::Malformed(format!("invalid form encoding: {e}")))?;
-            for (k, v) in pairs {
-                push(&mut answers, &mut n, max_fields, k, v)?;
+            // Percent-decoding never fails: malformed escapes stay as they are, as browsers do.
+            for (k, v) in form_urlencoded::parse(text.as_bytes()) {
+                push(
+                    &mut answers,
+                    &mut n,
+                    max_fields,
+                    k.into_owned(),
+                    v.into_owned(),
+                )?;
             }
         }
         Kind::Json | Kind::Text => {
