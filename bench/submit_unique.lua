@@ -6,10 +6,13 @@ local base = wrk.body
 local counter = 0
 -- Every wrk thread has its own Lua state with the same unseeded random numbers, so the
 -- prefix comes from a thread number handed out in setup(), plus the start time.
+-- The shared script's setup() collects threads for its 2xx count: keep it and add to it.
+local shared_setup = setup
 local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("tid", threads)
+  if shared_setup then shared_setup(thread) end
 end
 local prefix
 function init(args)

@@ -120,35 +120,23 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
 }
 
 fn record_exposure(tx: &Connection, e: &Exposure) -> rusqlite::Result<ExposureReceipt> {
-    let ms = now_ms(e.at);
-    let existing: Option<(String, i64)> = tx
+    // One statement: insert, or count a view on the visitor's existing row. `views` comes
+    // back as 1 exactly when this is the visitor's first view (an exposure implied by a
+    // submission has 0 views, so its first beacon still counts as the first view).
+    let (variant, views): (String, i64) = tx
         .prepare_cached(
-            "SELECT variant, views FROM exposures WHERE experiment = ?1 AND visitor = ?2",
+            "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)
+             ON CONFLICT (experiment, visitor) DO UPDATE SET views = views + 1, last_ms = excluded.last_ms
+             RETURNING variant, views",
         )?
-        .query_row(params![e.experiment, e.visitor], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    match existing {
-        Some((variant, views)) => {
-            tx.prepare_cached("UPDATE exposures SET views = views + 1, last_ms = ?3 WHERE experiment = ?1 AND visitor = ?2")?
-                .execute(params![e.experiment, e.visitor, ms])?;
-            // An exposure implied by a submission has no views yet: the first beacon is still
-            // the visitor's first view.
-            Ok(ExposureReceipt {
-                first: views == 0,
-                variant,
-            })
-        }
-        None => {
-            tx.prepare_cached("INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)")?
-                .execute(params![e.experiment, e.visitor, e.variant, ms, e.page])?;
-            Ok(ExposureReceipt {
-                first: true,
-                variant: e.variant.clone(),
-            })
-        }
-    }
+        .query_row(
+            params![e.experiment, e.visitor, e.variant, now_ms(e.at), e.page],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+    Ok(ExposureReceipt {
+        first: views == 1,
+        variant,
+    })
 }
 
 fn run(conn: &Connection, op: &Op) -> rusqlite::Result<Outcome> {
