@@ -98,6 +98,24 @@ pub struct NewLead {
     pub dedupe_key: String,
 }
 
+impl NewLead {
+    /// The exposure `(experiment, variant, visitor)` this lead implies, when it counts toward
+    /// an experiment: attributed to a known variant, not spam, from a known visitor. Stores
+    /// record it in the lead's transaction (beacons get blocked; submissions must still count).
+    pub fn implied_exposure(&self) -> Option<(&str, &str, &str)> {
+        match (
+            &self.spam_reason,
+            self.attribution_flag,
+            &self.experiment,
+            &self.variant,
+            &self.visitor,
+        ) {
+            (None, None, Some(e), Some(v), Some(vis)) => Some((e, v, vis)),
+            _ => None,
+        }
+    }
+}
+
 /// How long an identical submission (same `dedupe_key`) counts as the same lead.
 pub const DEDUPE_WINDOW_SECS: i64 = 300;
 
@@ -196,6 +214,49 @@ pub struct LeadQuery {
     pub limit: u32,
     /// Rows to skip.
     pub offset: u32,
+}
+
+/// A parameter of a [`LeadQuery`]'s WHERE clause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterValue {
+    /// A text column's value.
+    Text(String),
+    /// A flag column's value.
+    Flag(bool),
+}
+
+impl LeadQuery {
+    /// The WHERE clause of the filters (empty without any) with numbered placeholders
+    /// `{mark}1`, `{mark}2`, … (`?` for SQLite, `$` for PostgreSQL), and their values in order.
+    pub fn where_clause(&self, mark: char) -> (String, Vec<FilterValue>) {
+        let mut clauses = Vec::new();
+        let mut params = Vec::new();
+        for (col, val) in [
+            ("form", &self.form),
+            ("experiment", &self.experiment),
+            ("variant", &self.variant),
+        ] {
+            if let Some(v) = val {
+                params.push(FilterValue::Text(v.clone()));
+                clauses.push(format!("{col} = {mark}{}", params.len()));
+            }
+        }
+        if let Some(q) = self.qualified {
+            params.push(FilterValue::Flag(q));
+            clauses.push(format!("qualified = {mark}{}", params.len()));
+        }
+        match self.spam {
+            Some(true) => clauses.push("spam_reason IS NOT NULL".into()),
+            Some(false) => clauses.push("spam_reason IS NULL".into()),
+            None => {}
+        }
+        let w = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        (w, params)
+    }
 }
 
 /// A stored lead, newest first in listings.

@@ -148,33 +148,17 @@ fn flag_text(f: Option<AttributionFlag>) -> Option<String> {
 }
 
 fn lead_filter(q: &LeadQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
-    let mut clauses = Vec::new();
-    let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-    for (col, val) in [
-        ("form", &q.form),
-        ("experiment", &q.experiment),
-        ("variant", &q.variant),
-    ] {
-        if let Some(v) = val {
-            params.push(Box::new(v.clone()));
-            clauses.push(format!("{col} = ${}", params.len()));
-        }
-    }
-    if let Some(qual) = q.qualified {
-        params.push(Box::new(qual));
-        clauses.push(format!("qualified = ${}", params.len()));
-    }
-    match q.spam {
-        Some(true) => clauses.push("spam_reason IS NOT NULL".into()),
-        Some(false) => clauses.push("spam_reason IS NULL".into()),
-        None => {}
-    }
-    let w = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    (w, params)
+    let (w, params) = q.where_clause('$');
+    let values = params
+        .into_iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                FilterValue::Text(t) => Box::new(t),
+                FilterValue::Flag(f) => Box::new(f),
+            }
+        })
+        .collect();
+    (w, values)
 }
 
 fn lead_from_row(r: &tokio_postgres::Row) -> Lead {
@@ -285,17 +269,11 @@ impl Store for PgStore {
         )
         .await
         .map_err(db_err)?;
-        if let (None, None, Some(exp), Some(var), Some(vis)) = (
-            &lead.spam_reason,
-            lead.attribution_flag,
-            &lead.experiment,
-            &lead.variant,
-            &lead.visitor,
-        ) {
+        if let Some((exp, var, vis)) = lead.implied_exposure() {
             tx.execute(
                 "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 0, $5)
                  ON CONFLICT (experiment, visitor) DO NOTHING",
-                &[exp, vis, var, &ms, &lead.page],
+                &[&exp, &vis, &var, &ms, &lead.page],
             )
             .await
             .map_err(db_err)?;

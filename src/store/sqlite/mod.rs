@@ -146,33 +146,15 @@ fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
 
 /// WHERE clause and parameters of a lead query.
 fn lead_filter(q: &LeadQuery) -> (String, Vec<rusqlite::types::Value>) {
-    use rusqlite::types::Value as V;
-    let mut clauses = Vec::new();
-    let mut params: Vec<V> = Vec::new();
-    for (col, val) in [
-        ("form", &q.form),
-        ("experiment", &q.experiment),
-        ("variant", &q.variant),
-    ] {
-        if let Some(v) = val {
-            params.push(V::Text(v.clone()));
-            clauses.push(format!("{col} = ?{}", params.len()));
-        }
-    }
-    if let Some(qual) = q.qualified {
-        clauses.push(format!("qualified = {}", i32::from(qual)));
-    }
-    match q.spam {
-        Some(true) => clauses.push("spam_reason IS NOT NULL".into()),
-        Some(false) => clauses.push("spam_reason IS NULL".into()),
-        None => {}
-    }
-    let w = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    (w, params)
+    let (w, params) = q.where_clause('?');
+    let values = params
+        .into_iter()
+        .map(|p| match p {
+            FilterValue::Text(t) => rusqlite::types::Value::Text(t),
+            FilterValue::Flag(f) => rusqlite::types::Value::Integer(i64::from(f)),
+        })
+        .collect();
+    (w, values)
 }
 
 const COUNTS_SQL: &str = "

@@ -98,13 +98,7 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
             lead.dedupe_key,
     ])?;
     // A submission implies the exposure (beacons get blocked); it is not a page view.
-    if let (None, None, Some(exp), Some(var), Some(vis)) = (
-        &lead.spam_reason,
-        lead.attribution_flag,
-        &lead.experiment,
-        &lead.variant,
-        &lead.visitor,
-    ) {
+    if let Some((exp, var, vis)) = lead.implied_exposure() {
         let ms = now_ms(lead.received_at);
         tx.prepare_cached(
             "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 0, ?5)
