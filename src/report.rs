@@ -283,6 +283,16 @@ pub fn build(
     r
 }
 
+/// The report of `e` from the counts in `store`.
+pub async fn load(
+    store: &dyn crate::store::Store,
+    e: &ExperimentManifest,
+) -> crate::store::StoreResult<ExperimentReport> {
+    let counts = store.experiment_counts(&e.id, &e.goal).await?;
+    let started = store.experiment_started_at(&e.id).await?;
+    Ok(build(e, &counts, started.map(|d| d.to_rfc3339())))
+}
+
 /// A formatted value, or a dash when there is none.
 pub fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "—".to_owned(), f)

@@ -208,13 +208,7 @@ pub fn report_command(
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut reports = Vec::new();
         for e in chosen {
-            let counts = store.experiment_counts(&e.id, &e.goal).await?;
-            let started = store.experiment_started_at(&e.id).await?;
-            reports.push(crate::report::build(
-                e,
-                &counts,
-                started.map(|d| d.to_rfc3339()),
-            ));
+            reports.push(crate::report::load(store.as_ref(), e).await?);
         }
         if as_json {
             let out = if reports.len() == 1 {

@@ -70,26 +70,11 @@ impl App {
         }
     }
 
-    /// The statistics of one experiment from its stored counts.
-    pub(super) async fn experiment_report(
-        &self,
-        e: &crate::manifest::ExperimentManifest,
-    ) -> Result<crate::report::ExperimentReport, crate::store::StoreError> {
-        let counts = self.store.experiment_counts(&e.id, &e.goal).await?;
-        let started = self.store.experiment_started_at(&e.id).await?;
-        Ok(crate::report::build(
-            e,
-            &counts,
-            started.map(|d| d.to_rfc3339()),
-        ))
-    }
-
     async fn experiment_json(
         &self,
         e: &crate::manifest::ExperimentManifest,
     ) -> Result<serde_json::Value, Box<Response<Body>>> {
-        let report = self
-            .experiment_report(e)
+        let report = crate::report::load(self.store.as_ref(), e)
             .await
             .map_err(|err| Box::new(self.store_error(&err)))?;
         let mut v = serde_json::to_value(&report).unwrap_or_default();

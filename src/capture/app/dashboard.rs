@@ -207,7 +207,7 @@ impl App {
         let manifest = self.manifest();
         let mut views = Vec::new();
         for e in &manifest.experiments {
-            let report = match self.experiment_report(e).await {
+            let report = match crate::report::load(self.store.as_ref(), e).await {
                 Ok(r) => r,
                 Err(err) => return self.store_error(&err),
             };
