@@ -42,7 +42,7 @@ pub struct App {
     /// Request and outcome counters.
     pub metrics: Metrics,
     html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
-    dashboard: Option<crate::dashboard::Dashboard>,
+    dashboard: crate::dashboard::Dashboard,
 }
 
 /// What the App needs to start.
@@ -61,8 +61,8 @@ pub struct AppParts {
     pub hasher: IpHasher,
     /// Extra rewriting of served HTML (live reload in `serve`).
     pub html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
-    /// The `/admin/` dashboard's templates; `None` answers 404 there.
-    pub dashboard: Option<crate::dashboard::Dashboard>,
+    /// The `/admin/` dashboard's templates and settings.
+    pub dashboard: crate::dashboard::Dashboard,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -192,7 +192,7 @@ impl App {
             (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
                 self.admin(req).await
             }
-            (_, p) if p == "/admin" || p.starts_with("/admin/") => self.dashboard(req, peer).await,
+            (_, p) if crate::dashboard::is_dashboard_path(p) => self.dashboard(req, peer).await,
             (&Method::GET, "/healthz") => match self.store.ping().await {
                 Ok(()) => json(StatusCode::OK, &json!({"status": "ok"})),
                 Err(e) => json(

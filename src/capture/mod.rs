@@ -112,7 +112,7 @@ pub async fn build_app(
         site: opts.site.clone().map(static_files::StaticSite::new),
         hasher,
         html_filter,
-        dashboard: Some(dashboard),
+        dashboard,
     }))
 }
 
@@ -172,8 +172,7 @@ pub fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/")
         || path == "/healthz"
         || path == "/metrics"
-        || path == "/admin"
-        || path.starts_with("/admin/")
+        || crate::dashboard::is_dashboard_path(path)
 }
 
 /// Answers an API request inside another server (the dev server).

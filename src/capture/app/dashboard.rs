@@ -102,9 +102,7 @@ impl App {
         req: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<Body> {
-        let Some(dash) = &self.dashboard else {
-            return self.reject(StatusCode::NOT_FOUND, "not_found", "the dashboard is off");
-        };
+        let dash = &self.dashboard;
         let Some(token) = self.admin_token.clone() else {
             return html(
                 StatusCode::FORBIDDEN,
@@ -148,10 +146,7 @@ impl App {
             (&Method::GET, "/admin/leads") => self.leads_page(&req, dash).await,
             (&Method::GET, "/admin/leads.csv") => {
                 let (filters, _) = filters(&req);
-                let mut query = filters.query(1);
-                query.limit = 0;
-                query.offset = 0;
-                match self.store.leads(&query).await {
+                match self.store.leads(&filters.query_all()).await {
                     Ok(leads) => {
                         let mut res = self.csv_response(&leads);
                         secure_headers(&mut res);
