@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 mod writer;
 
 pub use writer::MAX_BATCH;
-use writer::{writer, Op};
+use writer::{writer, Op, Reply};
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -169,14 +169,14 @@ const COUNTS_SQL: &str = "
 impl Store for SqliteStore {
     async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
         let (tx, rx) = oneshot::channel();
-        self.send(Op::Lead(Box::new(lead), tx))?;
+        self.send(Op::Lead(Box::new(lead), Reply::new(tx)))?;
         rx.await
             .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
     }
 
     async fn record_exposure(&self, exposure: Exposure) -> StoreResult<ExposureReceipt> {
         let (tx, rx) = oneshot::channel();
-        self.send(Op::Exposure(exposure, tx))?;
+        self.send(Op::Exposure(exposure, Reply::new(tx)))?;
         rx.await
             .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
     }
@@ -302,7 +302,7 @@ impl Store for SqliteStore {
 
     async fn erase_leads(&self, email: &str) -> StoreResult<u64> {
         let (tx, rx) = oneshot::channel();
-        self.send(Op::Erase(email.to_owned(), tx))?;
+        self.send(Op::Erase(email.to_owned(), Reply::new(tx)))?;
         rx.await
             .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
     }

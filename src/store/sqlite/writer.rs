@@ -16,20 +16,36 @@ use tokio::sync::oneshot;
 /// Most writes committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
 
-/// A write for the writer thread, with where to send its answer.
+/// A write for the writer thread, with where its answer goes.
 pub(super) enum Op {
-    Lead(Box<NewLead>, oneshot::Sender<StoreResult<LeadReceipt>>),
-    Exposure(Exposure, oneshot::Sender<StoreResult<ExposureReceipt>>),
-    Erase(String, oneshot::Sender<StoreResult<u64>>),
+    Lead(Box<NewLead>, Reply<LeadReceipt>),
+    Exposure(Exposure, Reply<ExposureReceipt>),
+    Erase(String, Reply<u64>),
     Close(oneshot::Sender<()>),
 }
 
-/// What one write did.
-enum Outcome {
-    Lead(LeadReceipt),
-    Exposure(ExposureReceipt),
-    Erased(u64),
-    Closed,
+/// Where a write's answer goes, and the answer once the write ran.
+pub(super) struct Reply<T> {
+    tx: oneshot::Sender<StoreResult<T>>,
+    result: Option<StoreResult<T>>,
+}
+
+impl<T> Reply<T> {
+    /// A reply to `tx`, not yet answered.
+    pub(super) fn new(tx: oneshot::Sender<StoreResult<T>>) -> Reply<T> {
+        Reply { tx, result: None }
+    }
+
+    /// Sends the write's answer, or `failed` when its transaction did not commit: nothing is
+    /// acknowledged unless it committed.
+    fn send(self, failed: Option<&str>) {
+        let answer = match (failed, self.result) {
+            (Some(e), _) => Err(StoreError::Database(format!("commit failed: {e}"))),
+            (None, Some(r)) => r,
+            (None, None) => Err(StoreError::Database("the write did not run".into())),
+        };
+        let _ = self.tx.send(answer);
+    }
 }
 
 fn db_err(e: impl std::fmt::Display) -> StoreError {
@@ -133,78 +149,63 @@ fn record_exposure(tx: &Connection, e: &Exposure) -> rusqlite::Result<ExposureRe
     })
 }
 
-fn run(conn: &Connection, op: &Op) -> rusqlite::Result<Outcome> {
+/// Runs one write and records its answer; on an error the answer is left as it was.
+fn run(conn: &Connection, op: &mut Op) -> rusqlite::Result<()> {
     match op {
-        Op::Lead(lead, _) => insert_lead(conn, lead).map(Outcome::Lead),
-        Op::Exposure(e, _) => record_exposure(conn, e).map(Outcome::Exposure),
-        Op::Erase(email, _) => conn
-            .prepare_cached("DELETE FROM leads WHERE email = ?1")?
-            .execute(params![email.to_lowercase()])
-            .map(|n| Outcome::Erased(n as u64)),
-        Op::Close(_) => Ok(Outcome::Closed),
+        Op::Lead(lead, reply) => reply.result = Some(Ok(insert_lead(conn, lead)?)),
+        Op::Exposure(e, reply) => reply.result = Some(Ok(record_exposure(conn, e)?)),
+        Op::Erase(email, reply) => {
+            let n = conn
+                .prepare_cached("DELETE FROM leads WHERE email = ?1")?
+                .execute(params![email.to_lowercase()])?;
+            reply.result = Some(Ok(n as u64));
+        }
+        Op::Close(_) => {}
+    }
+    Ok(())
+}
+
+/// Runs one write in a savepoint: if it fails, only it is undone and its answer is the error.
+fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, op: &mut Op) {
+    let done = tx.savepoint().and_then(|sp| {
+        run(&sp, op)?;
+        sp.commit()
+    });
+    if let Err(e) = done {
+        match op {
+            Op::Lead(_, r) => r.result = Some(Err(db_err(&e))),
+            Op::Exposure(_, r) => r.result = Some(Err(db_err(&e))),
+            Op::Erase(_, r) => r.result = Some(Err(db_err(&e))),
+            Op::Close(_) => {}
+        }
     }
 }
 
-fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, op: &Op) -> StoreResult<Outcome> {
-    let sp = tx.savepoint().map_err(db_err)?;
-    let out = run(&sp, op).map_err(db_err)?;
-    sp.commit().map_err(db_err)?;
-    Ok(out)
-}
-
-/// Applies a batch in one transaction; the outer error means nothing was committed.
-fn apply_batch(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<Vec<StoreResult<Outcome>>> {
+/// Applies a batch in one transaction; an error means nothing of it was committed.
+fn apply_batch(conn: &mut Connection, batch: &mut [Op]) -> rusqlite::Result<()> {
     {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let straight: rusqlite::Result<Vec<Outcome>> =
-            batch.iter().map(|op| run(&tx, op)).collect();
-        if let Ok(outcomes) = straight {
-            tx.commit()?;
-            return Ok(outcomes.into_iter().map(Ok).collect());
+        if batch.iter_mut().try_for_each(|op| run(&tx, op)).is_ok() {
+            return tx.commit();
         }
         // Dropping the transaction rolls the partial batch back.
     }
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcomes = batch.iter().map(|op| in_savepoint(&mut tx, op)).collect();
-    tx.commit()?;
-    Ok(outcomes)
-}
-
-fn mismatch<T>() -> StoreResult<T> {
-    Err(StoreError::Database(
-        "the writer answered a different kind of write".into(),
-    ))
+    for op in batch.iter_mut() {
+        in_savepoint(&mut tx, op);
+    }
+    tx.commit()
 }
 
 /// Sends each write its answer; returns the close request, if the batch had one.
-fn answer(
-    batch: Vec<Op>,
-    result: rusqlite::Result<Vec<StoreResult<Outcome>>>,
-) -> Option<oneshot::Sender<()>> {
-    let mut outcomes = match result {
-        Ok(o) => o.into_iter(),
-        Err(e) => {
-            let msg = format!("commit failed: {e}");
-            Vec::from_iter(batch.iter().map(|_| Err(StoreError::Database(msg.clone())))).into_iter()
-        }
-    };
+fn answer(batch: Vec<Op>, committed: rusqlite::Result<()>) -> Option<oneshot::Sender<()>> {
+    let failed = committed.err().map(|e| e.to_string());
     let mut closing = None;
-    // Nothing is acknowledged unless its transaction committed.
     for op in batch {
-        let out = outcomes.next().unwrap_or_else(mismatch);
         match op {
-            Op::Lead(_, tx) => drop(tx.send(out.and_then(|o| match o {
-                Outcome::Lead(r) => Ok(r),
-                _ => mismatch(),
-            }))),
-            Op::Exposure(_, tx) => drop(tx.send(out.and_then(|o| match o {
-                Outcome::Exposure(r) => Ok(r),
-                _ => mismatch(),
-            }))),
-            Op::Erase(_, tx) => drop(tx.send(out.and_then(|o| match o {
-                Outcome::Erased(n) => Ok(n),
-                _ => mismatch(),
-            }))),
+            Op::Lead(_, r) => r.send(failed.as_deref()),
+            Op::Exposure(_, r) => r.send(failed.as_deref()),
+            Op::Erase(_, r) => r.send(failed.as_deref()),
             Op::Close(tx) => closing = Some(tx),
         }
     }
@@ -223,7 +224,7 @@ pub(super) fn writer(mut conn: Connection, rx: mpsc::Receiver<Op>, metrics: &Com
         }
         let size = batch.len();
         let started = Instant::now();
-        let result = apply_batch(&mut conn, &batch);
+        let result = apply_batch(&mut conn, &mut batch);
         metrics.observe(started.elapsed().as_secs_f64(), size);
         if let Some(tx) = answer(batch, result) {
             let _ = tx.send(());
@@ -238,6 +239,7 @@ mod tests {
 
     fn lead(form: &str, key: &str) -> Op {
         let (tx, _rx) = oneshot::channel();
+        let tx = Reply::new(tx);
         Op::Lead(
             Box::new(NewLead {
                 received_at: Utc::now(),
@@ -263,6 +265,13 @@ mod tests {
         )
     }
 
+    fn receipt(op: &Op) -> &StoreResult<LeadReceipt> {
+        match op {
+            Op::Lead(_, r) => r.result.as_ref().expect("the write ran"),
+            _ => panic!("not a lead"),
+        }
+    }
+
     #[test]
     fn one_failing_write_fails_alone() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -272,11 +281,11 @@ mod tests {
              BEGIN SELECT RAISE(ABORT, 'refused'); END;",
         )
         .unwrap();
-        let batch = vec![lead("ok", "k1"), lead("bad", "k2"), lead("ok", "k3")];
-        let out = apply_batch(&mut conn, &batch).unwrap();
-        assert!(matches!(out[0], Ok(Outcome::Lead(_))));
-        assert!(matches!(&out[1], Err(e) if e.to_string().contains("refused")));
-        assert!(matches!(out[2], Ok(Outcome::Lead(_))));
+        let mut batch = vec![lead("ok", "k1"), lead("bad", "k2"), lead("ok", "k3")];
+        apply_batch(&mut conn, &mut batch).unwrap();
+        assert!(receipt(&batch[0]).is_ok());
+        assert!(matches!(receipt(&batch[1]), Err(e) if e.to_string().contains("refused")));
+        assert!(receipt(&batch[2]).is_ok());
         let stored: Vec<String> = conn
             .prepare("SELECT dedupe_key FROM leads ORDER BY dedupe_key")
             .unwrap()
@@ -295,11 +304,11 @@ mod tests {
     fn a_healthy_batch_commits_in_one_go() {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::store::schema::migrate(&mut conn).unwrap();
-        let batch = vec![lead("ok", "a"), lead("ok", "a"), lead("ok", "b")];
-        let out = apply_batch(&mut conn, &batch).unwrap();
-        let dup: Vec<bool> = out
+        let mut batch = vec![lead("ok", "a"), lead("ok", "a"), lead("ok", "b")];
+        apply_batch(&mut conn, &mut batch).unwrap();
+        let dup: Vec<bool> = batch
             .iter()
-            .map(|o| matches!(o, Ok(Outcome::Lead(r)) if r.duplicate))
+            .map(|op| matches!(receipt(op), Ok(r) if r.duplicate))
             .collect();
         assert_eq!(
             dup,
