@@ -140,13 +140,31 @@ async fn submit_email(
     email: &str,
     expect: &str,
 ) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
-    c.find(Locator::Css("#sm-demo-email"))
+    type_and_submit(
+        c,
+        "#sm-demo-email",
+        email,
+        "form.sm-form button[type=submit]",
+        Locator::XPath(expect),
+    )
+    .await
+}
+
+/// Types `text` into `input`, clicks `button`, and waits up to 10 s for `expect`.
+async fn type_and_submit(
+    c: &Client,
+    input: &str,
+    text: &str,
+    button: &str,
+    expect: Locator<'_>,
+) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+    c.find(Locator::Css(input))
         .await
         .unwrap()
-        .send_keys(email)
+        .send_keys(text)
         .await
         .unwrap();
-    c.find(Locator::Css("form.sm-form button[type=submit]"))
+    c.find(Locator::Css(button))
         .await
         .unwrap()
         .click()
@@ -154,7 +172,7 @@ async fn submit_email(
         .unwrap();
     c.wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(expect))
+        .for_element(expect)
         .await
 }
 
@@ -351,23 +369,15 @@ async fn the_dashboard_logs_in_and_fits_a_phone() {
         .unwrap()
         .path()
         .ends_with("/admin/login"));
-    c.find(Locator::Css("#token"))
-        .await
-        .unwrap()
-        .send_keys(server.admin_token())
-        .await
-        .unwrap();
-    c.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("h2#experiments"))
-        .await
-        .unwrap_or_else(|e| panic!("no overview after logging in: {e}"));
+    type_and_submit(
+        &c,
+        "#token",
+        server.admin_token(),
+        "main form button[type=submit]",
+        Locator::Css("h2#experiments"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("no overview after logging in: {e}"));
 
     let facts = page_facts(&c).await;
     assert_eq!(facts["xss"], 0, "{facts}");

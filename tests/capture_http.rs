@@ -2,43 +2,21 @@
 //! rate limits, admin auth, exposures, bots, server-side assignment, export.
 
 mod common;
-use common::capture::{Harness, FORM};
+use common::capture::{Harness, DEMO_FORM, FORM, LANDING};
 use common::*;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, ORIGIN, USER_AGENT};
 use reqwest::StatusCode;
 
-const FORMS: &str = r#"
-[capture]
-rate_limit_burst = 40
-
-[forms.demo]
-submit = "Send"
-success_url = "/thanks/"
-[[forms.demo.fields]]
-name = "email"
-type = "email"
-label = "Email"
-required = true
-[[forms.demo.fields]]
-name = "size"
-type = "select"
-label = "Size"
-options = ["small", "big"]
-[forms.demo.qualification]
-threshold = 10
-rules = [{ field = "size", points = { big = 10 } }]
-"#;
-
-const PAGE: &str = "+++\ntitle = \"Landing\"\n[experiment]\nid = \"hero\"\ngoal = \"demo\"\nstatus = \"running\"\nvariants = [{ id = \"a\" }, { id = \"b\" }]\n+++\n{{ form(id=\"demo\") }}\n";
+const CAPTURE: &str = "\n[capture]\nrate_limit_burst = 40\n";
 
 async fn harness(extra_config: &str) -> Harness {
     Harness::start(
         &[
             (
                 "splitmark.toml",
-                &format!("{CONFIG}{}{FORMS}", extra_config),
+                &format!("{CONFIG}{extra_config}{CAPTURE}{DEMO_FORM}"),
             ),
-            ("content/landing.md", PAGE),
+            ("content/landing.md", LANDING),
         ],
         None,
     )
@@ -680,8 +658,8 @@ async fn the_capture_server_runs_on_postgresql_too() {
     let sep = if base.contains('?') { '&' } else { '?' };
     let h = Harness::start(
         &[
-            ("splitmark.toml", &format!("{CONFIG}{FORMS}")),
-            ("content/landing.md", PAGE),
+            ("splitmark.toml", &format!("{CONFIG}{CAPTURE}{DEMO_FORM}")),
+            ("content/landing.md", LANDING),
         ],
         Some(format!("{base}{sep}options=-c%20search_path%3D{schema}")),
     )

@@ -2,7 +2,7 @@
 //! of hostile lead data, experiment statistics, funnel costs, lead filters and pages.
 
 mod common;
-use common::capture::{Harness, ADMIN_TOKEN, FORM};
+use common::capture::{Harness, ADMIN_TOKEN, DEMO_FORM, FORM, LANDING};
 use common::*;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::StatusCode;
@@ -16,36 +16,24 @@ rate_limit_per_minute = 100000
 [campaigns.spring]
 cost = 300
 currency = "EUR"
+"#;
 
-[forms.demo]
-submit = "Send"
-success_url = "/thanks/"
-[[forms.demo.fields]]
-name = "email"
-type = "email"
-label = "Email"
-required = true
+/// A free-text field on top of the shared demo form, for hostile answers.
+const COMPANY: &str = r#"
 [[forms.demo.fields]]
 name = "company"
 type = "text"
 label = "Company"
-[[forms.demo.fields]]
-name = "size"
-type = "select"
-label = "Size"
-options = ["small", "big"]
-[forms.demo.qualification]
-threshold = 10
-rules = [{ field = "size", points = { big = 10 } }]
 "#;
-
-const PAGE: &str = "+++\ntitle = \"Landing\"\n[experiment]\nid = \"hero\"\ngoal = \"demo\"\nstatus = \"running\"\nvariants = [{ id = \"a\" }, { id = \"b\" }]\n+++\n{{ form(id=\"demo\") }}\n";
 
 async fn harness() -> Harness {
     Harness::start(
         &[
-            ("splitmark.toml", &format!("{CONFIG}{SETUP}")),
-            ("content/landing.md", PAGE),
+            (
+                "splitmark.toml",
+                &format!("{CONFIG}{SETUP}{DEMO_FORM}{COMPANY}"),
+            ),
+            ("content/landing.md", LANDING),
         ],
         None,
     )
@@ -73,14 +61,17 @@ impl Harness {
         req.send().await.unwrap()
     }
 
-    async fn page(&self, path: &str, cookie: &str) -> (StatusCode, String) {
-        let r = self
-            .http
+    async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.http
             .get(format!("{}{path}", self.base))
             .header(COOKIE, cookie)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn page(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let r = self.get(path, cookie).await;
         (r.status(), r.text().await.unwrap())
     }
 
@@ -109,14 +100,8 @@ fn count(html: &str, css: &str) -> usize {
 async fn the_dashboard_requires_login() {
     let h = harness().await;
     for path in ["/admin/", "/admin/leads", "/admin/leads.csv?form=demo"] {
-        let (status, _) = h.page(path, "").await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
-        let r = h
-            .http
-            .get(format!("{}{path}", h.base))
-            .send()
-            .await
-            .unwrap();
+        let r = h.get(path, "").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(r.headers()[LOCATION], "/admin/login", "{path}");
     }
     let (status, login) = h.page("/admin/login", "").await;
@@ -170,13 +155,7 @@ async fn the_dashboard_requires_login() {
     let (status, overview) = h.page("/admin/", &cookie).await;
     assert_eq!(status, StatusCode::OK);
     assert!(overview.contains("hero"));
-    let r = h
-        .http
-        .get(format!("{}/admin/", h.base))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = h.get("/admin/", &cookie).await;
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert!(r.headers()["content-security-policy"]
         .to_str()
@@ -402,15 +381,8 @@ async fn the_leads_table_filters_and_pages_newest_first() {
     let (_, other) = h.page("/admin/leads?form=newsletter", &cookie).await;
     assert_eq!(count(&other, "tbody tr"), 0);
 
-    let r = h
-        .http
-        .get(format!("{}/admin/leads.csv?qualified=yes", h.base))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let csv = r.text().await.unwrap();
+    let (status, csv) = h.page("/admin/leads.csv?qualified=yes", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(csv.lines().count(), 12, "header and 11 qualified leads");
     h.server.stop().await;
 }

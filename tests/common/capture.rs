@@ -11,6 +11,29 @@ pub const ADMIN_TOKEN: &str = "s3cret-token";
 /// Content type of a plain form post.
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
+/// The `demo` form the capture tests post to: an email, a size that qualifies when big.
+pub const DEMO_FORM: &str = r#"
+[forms.demo]
+submit = "Send"
+success_url = "/thanks/"
+[[forms.demo.fields]]
+name = "email"
+type = "email"
+label = "Email"
+required = true
+[[forms.demo.fields]]
+name = "size"
+type = "select"
+label = "Size"
+options = ["small", "big"]
+[forms.demo.qualification]
+threshold = 10
+rules = [{ field = "size", points = { big = 10 } }]
+"#;
+
+/// A landing page running experiment `hero` (variants a, b) with the `demo` form as goal.
+pub const LANDING: &str = "+++\ntitle = \"Landing\"\n[experiment]\nid = \"hero\"\ngoal = \"demo\"\nstatus = \"running\"\nvariants = [{ id = \"a\" }, { id = \"b\" }]\n+++\n{{ form(id=\"demo\") }}\n";
+
 /// A built site with its capture server.
 pub struct Harness {
     pub site: Site,
