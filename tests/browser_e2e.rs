@@ -164,6 +164,15 @@ async fn type_and_submit(
         .send_keys(text)
         .await
         .unwrap();
+    click_and_wait(c, button, expect).await
+}
+
+/// Clicks `button` and waits up to 10 s for `expect`.
+async fn click_and_wait(
+    c: &Client,
+    button: &str,
+    expect: Locator<'_>,
+) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
     c.find(Locator::Css(button))
         .await
         .unwrap()
@@ -414,15 +423,7 @@ async fn the_dashboard_logs_in_and_fits_a_phone() {
     );
     screenshot(&c, "dashboard-leads-390.png").await;
 
-    c.find(Locator::Css("nav form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#token"))
+    click_and_wait(&c, "nav form button[type=submit]", Locator::Css("#token"))
         .await
         .expect("logging out shows the login form");
     c.goto(&format!("{base}/admin/")).await.unwrap();
