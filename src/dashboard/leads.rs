@@ -64,8 +64,7 @@ fn lead_row(l: &Lead) -> LeadRow {
         variant: joined(&n.experiment, &n.variant),
         flag: n
             .attribution_flag
-            .and_then(|f| serde_json::to_value(f).ok())
-            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .map(|f| f.as_str().replace('_', " "))
             .unwrap_or_default(),
         spam: s(&n.spam_reason),
         source: joined(&n.utm.source, &n.utm.campaign),

@@ -56,6 +56,26 @@ pub enum AttributionFlag {
     UnknownVariant,
 }
 
+impl AttributionFlag {
+    /// The stored and exported text (`unknown_experiment`, `unknown_variant`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributionFlag::UnknownExperiment => "unknown_experiment",
+            AttributionFlag::UnknownVariant => "unknown_variant",
+        }
+    }
+
+    /// The flag stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<AttributionFlag> {
+        [
+            AttributionFlag::UnknownExperiment,
+            AttributionFlag::UnknownVariant,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == text)
+    }
+}
+
 /// A validated lead as the capture server hands it to the store.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewLead {
@@ -350,4 +370,21 @@ pub async fn open(url: &str) -> StoreResult<SharedStore> {
     Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(
         path,
     ))?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribution_flags_store_as_their_json_names() {
+        for f in [
+            AttributionFlag::UnknownExperiment,
+            AttributionFlag::UnknownVariant,
+        ] {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
+            assert_eq!(AttributionFlag::parse(f.as_str()), Some(f));
+        }
+        assert_eq!(AttributionFlag::parse("unknown"), None);
+    }
 }

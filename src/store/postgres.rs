@@ -142,11 +142,6 @@ impl PgStore {
     }
 }
 
-fn flag_text(f: Option<AttributionFlag>) -> Option<String> {
-    f.and_then(|f| serde_json::to_value(f).ok())
-        .and_then(|v| v.as_str().map(str::to_owned))
-}
-
 fn lead_filter(q: &LeadQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
     let (w, params) = q.where_clause('$');
     let values = params
@@ -176,8 +171,7 @@ fn lead_from_row(r: &tokio_postgres::Row) -> Lead {
             email: r.get("email"),
             experiment: r.get("experiment"),
             variant: r.get("variant"),
-            attribution_flag: flag
-                .and_then(|f| serde_json::from_value(serde_json::Value::String(f)).ok()),
+            attribution_flag: flag.as_deref().and_then(AttributionFlag::parse),
             visitor: r.get("visitor"),
             page: r.get("page"),
             referrer: r.get("referrer"),
@@ -235,7 +229,7 @@ impl Store for PgStore {
         }
         let id = uuid::Uuid::now_v7().to_string();
         let answers = serde_json::Value::Object(lead.answers.clone()).to_string();
-        let flag = flag_text(lead.attribution_flag);
+        let flag = lead.attribution_flag.map(AttributionFlag::as_str);
         tx.execute(
             "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
                 utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)

@@ -201,12 +201,7 @@ pub fn leads_csv(leads: &[Lead]) -> Result<Vec<u8>, csv::Error> {
     for l in leads {
         let n = &l.lead;
         let o = |v: &Option<String>| neutralize_cell(v.as_deref().unwrap_or(""));
-        let flag = n.attribution_flag.map(|f| {
-            serde_json::to_value(f)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        });
+        let flag = n.attribution_flag.map(|f| f.as_str().to_owned());
         w.write_record([
             neutralize_cell(&l.id),
             n.received_at.to_rfc3339(),

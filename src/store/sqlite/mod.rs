@@ -121,8 +121,7 @@ fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
             email: opt_str(r, 4)?,
             experiment: opt_str(r, 5)?,
             variant: opt_str(r, 6)?,
-            attribution_flag: flag
-                .and_then(|f| serde_json::from_value(serde_json::Value::String(f)).ok()),
+            attribution_flag: flag.as_deref().and_then(AttributionFlag::parse),
             visitor: opt_str(r, 8)?,
             page: opt_str(r, 9)?,
             referrer: opt_str(r, 10)?,

@@ -76,10 +76,7 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
         });
     }
     let id = uuid::Uuid::now_v7().to_string();
-    let flag = lead.attribution_flag.map(|f| match f {
-        AttributionFlag::UnknownExperiment => "unknown_experiment",
-        AttributionFlag::UnknownVariant => "unknown_variant",
-    });
+    let flag = lead.attribution_flag.map(AttributionFlag::as_str);
     let answers = serde_json::to_string(&lead.answers)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.prepare_cached(
