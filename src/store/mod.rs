@@ -31,6 +31,11 @@ pub enum StoreError {
     BadUrl(String),
 }
 
+/// A database error as a [`StoreError`] (both stores' drivers report `Display` errors).
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
 /// UTM parameters of the landing URL, as the browser script copies them into the form.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Utm {

@@ -27,10 +27,6 @@ pub struct SqliteStore {
     metrics: Arc<CommitMetrics>,
 }
 
-fn db_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
-}
-
 fn open_conn(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;

@@ -48,10 +48,6 @@ impl<T> Reply<T> {
     }
 }
 
-fn db_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
-}
-
 fn now_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
