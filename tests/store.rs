@@ -196,6 +196,9 @@ async fn listing_filters_paginates_and_erases(url: String) {
     assert_eq!(s.count_leads(&q).await.unwrap(), 1);
     assert_eq!(s.erase_leads("V3@example.com").await.unwrap(), 1);
     assert_eq!(s.count_leads(&LeadQuery::default()).await.unwrap(), 4);
+    let again = s.insert_lead(attributed("v3", "b", false)).await.unwrap();
+    assert!(!again.duplicate, "an erased lead is not found again");
+    assert_eq!(s.count_leads(&LeadQuery::default()).await.unwrap(), 5);
 }
 
 async fn funnel_groups_leads_by_day_source_and_campaign(url: String) {
@@ -250,7 +253,7 @@ async fn reopening_keeps_data_and_close_flushes(url: String) {
     let futs: Vec<_> = (0..50)
         .map(|i| s.insert_lead(lead("demo", &format!("v{i}"), &format!("k{i}"))))
         .collect();
-    futures_util::future::join_all(futs).await;
+    let first = futures_util::future::join_all(futs).await;
     s.close().await.unwrap();
     assert!(
         s.insert_lead(lead("demo", "late", "late")).await.is_err(),
@@ -263,6 +266,10 @@ async fn reopening_keeps_data_and_close_flushes(url: String) {
         0,
         "fresh handle, fresh metrics"
     );
+    let repeat = again.insert_lead(lead("demo", "v7", "k7")).await.unwrap();
+    assert!(repeat.duplicate, "deduplication remembers across a restart");
+    assert_eq!(repeat.id, first[7].as_ref().unwrap().id);
+    assert_eq!(again.count_leads(&LeadQuery::default()).await.unwrap(), 50);
     assert!(s.commit_stats().batch_size_sum >= 50);
 }
 

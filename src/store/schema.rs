@@ -73,6 +73,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX exposures_variant;
     "#,
+    // 4: the writer deduplicates from memory (store/sqlite/recent.rs), and experiment counts
+    // go from the goal form's leads to the exposures' primary key, so no index on the random
+    // visitor is needed. Leads by form, newest first, serve the counts and the dashboard.
+    r#"
+    DROP INDEX leads_visitor;
+    CREATE INDEX leads_form ON leads (form, received_ms);
+    "#,
 ];
 
 /// The schema version this build expects.
@@ -120,13 +127,13 @@ mod tests {
         migrate(&mut c).unwrap();
         assert_eq!(version(&c), CURRENT as i64);
         let cols: Vec<String> = c
-            .prepare("SELECT name FROM pragma_index_info('leads_visitor')")
+            .prepare("SELECT name FROM pragma_index_info('leads_form')")
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(cols, ["visitor", "form", "received_ms"]);
+        assert_eq!(cols, ["form", "received_ms"]);
         let n: i64 = c
             .query_row("SELECT COUNT(*) FROM leads", [], |r| r.get(0))
             .unwrap();

@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 
+mod recent;
 mod writer;
 
 pub use writer::MAX_BATCH;
@@ -51,12 +52,18 @@ impl SqliteStore {
         }
         let mut conn = open_conn(path)?;
         schema::migrate(&mut conn).map_err(StoreError::Migration)?;
+        let recent = recent::RecentLeads::load(
+            &conn,
+            DEDUPE_WINDOW_SECS * 1000,
+            Utc::now().timestamp_millis(),
+        )
+        .map_err(db_err)?;
         let (tx, rx) = mpsc::channel();
         let metrics = Arc::new(CommitMetrics::default());
         let m = metrics.clone();
         std::thread::Builder::new()
             .name("splitmark-writer".into())
-            .spawn(move || writer(conn, rx, &m))
+            .spawn(move || writer(conn, recent, rx, &m))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             tx: Mutex::new(Some(tx)),
@@ -152,13 +159,35 @@ fn lead_filter(q: &LeadQuery) -> (String, Vec<rusqlite::types::Value>) {
     (w, values)
 }
 
+/// Counts per variant. Conversions go from the goal form's leads (`leads_form`) to the
+/// exposures' primary key: there is no index on the leads' visitor (see `recent.rs`), and an
+/// experiment has far fewer leads than exposed visitors. `CROSS JOIN` keeps that join order.
 const COUNTS_SQL: &str = "
-    SELECT e.variant, COUNT(*), SUM(e.views),
-      SUM(EXISTS (SELECT 1 FROM leads l WHERE l.visitor = e.visitor AND l.form = ?2 AND l.spam_reason IS NULL
-                  AND NOT (l.experiment = e.experiment AND l.attribution_flag IS NOT NULL))),
-      SUM(EXISTS (SELECT 1 FROM leads l WHERE l.visitor = e.visitor AND l.form = ?2 AND l.spam_reason IS NULL AND l.qualified = 1
-                  AND NOT (l.experiment = e.experiment AND l.attribution_flag IS NOT NULL)))
-    FROM exposures e WHERE e.experiment = ?1 GROUP BY e.variant ORDER BY e.variant";
+    WITH conv AS (
+      SELECT e.variant, COUNT(DISTINCT l.visitor) AS conversions,
+        COUNT(DISTINCT CASE WHEN l.qualified = 1 THEN l.visitor END) AS qualified
+      FROM leads l CROSS JOIN exposures e ON e.experiment = ?1 AND e.visitor = l.visitor
+      WHERE l.form = ?2 AND l.spam_reason IS NULL
+        AND NOT (l.experiment = e.experiment AND l.attribution_flag IS NOT NULL)
+      GROUP BY e.variant),
+    seen AS (
+      SELECT variant, COUNT(*) AS visitors, SUM(views) AS views FROM exposures
+      WHERE experiment = ?1 GROUP BY variant)
+    SELECT s.variant, s.visitors, s.views, COALESCE(c.conversions, 0), COALESCE(c.qualified, 0)
+    FROM seen s LEFT JOIN conv c ON c.variant = s.variant ORDER BY s.variant";
+
+/// Visitors and conversions per UTC day and variant; a conversion counts on the day of the
+/// visitor's first goal lead. Same join order as [`COUNTS_SQL`].
+const DAILY_SQL: &str = "
+    SELECT day, variant, SUM(v), SUM(cv) FROM (
+      SELECT date(first_ms / 1000, 'unixepoch') AS day, variant, 1 AS v, 0 AS cv FROM exposures WHERE experiment = ?1
+      UNION ALL
+      SELECT date(MIN(l.received_ms) / 1000, 'unixepoch'), e.variant, 0, 1
+      FROM leads l CROSS JOIN exposures e ON e.experiment = ?1 AND e.visitor = l.visitor
+      WHERE l.form = ?2 AND l.spam_reason IS NULL
+        AND NOT (l.experiment = e.experiment AND l.attribution_flag IS NOT NULL)
+      GROUP BY e.visitor, e.variant)
+    GROUP BY day, variant ORDER BY day, variant";
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
@@ -205,16 +234,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<DailyVariantCounts>> {
         let (e, g) = (experiment.to_owned(), goal_form.to_owned());
         self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT day, variant, SUM(v), SUM(cv) FROM (
-                   SELECT date(first_ms / 1000, 'unixepoch') AS day, variant, 1 AS v, 0 AS cv FROM exposures WHERE experiment = ?1
-                   UNION ALL
-                   SELECT date(MIN(l.received_ms) / 1000, 'unixepoch'), e.variant, 0, 1 FROM exposures e JOIN leads l
-                     ON l.visitor = e.visitor AND l.form = ?2 AND l.spam_reason IS NULL
-                    AND NOT (l.experiment = e.experiment AND l.attribution_flag IS NOT NULL)
-                   WHERE e.experiment = ?1 GROUP BY e.visitor, e.variant)
-                 GROUP BY day, variant ORDER BY day, variant",
-            )?;
+            let mut st = c.prepare_cached(DAILY_SQL)?;
             let rows = st.query_map(params![e, g], |r| {
                 let day: String = r.get(0)?;
                 Ok(DailyVariantCounts {

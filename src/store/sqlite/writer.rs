@@ -8,7 +8,8 @@
 
 use super::super::metrics::CommitMetrics;
 use super::super::*;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use super::recent::RecentLeads;
+use rusqlite::{params, Connection, TransactionBehavior};
 use std::sync::mpsc;
 use std::time::Instant;
 use tokio::sync::oneshot;
@@ -52,23 +53,17 @@ fn now_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt> {
-    let since = now_ms(lead.received_at) - DEDUPE_WINDOW_SECS * 1000;
-    // Statements are cached per connection: the writer runs the same few all day.
-    let earlier: Option<(String, bool)> = tx
-        .prepare_cached(
-            "SELECT id, qualified FROM leads WHERE visitor IS ?1 AND form = ?2 AND received_ms >= ?3 AND dedupe_key = ?4
-             ORDER BY received_ms LIMIT 1",
-        )?
-        .query_row(params![lead.visitor, lead.form, since, lead.dedupe_key], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    if let Some((id, qualified)) = earlier {
+fn insert_lead(
+    tx: &Connection,
+    recent: &mut RecentLeads,
+    lead: &NewLead,
+) -> rusqlite::Result<LeadReceipt> {
+    let at = now_ms(lead.received_at);
+    if let Some(earlier) = recent.find(tx, &lead.dedupe_key, at - DEDUPE_WINDOW_SECS * 1000)? {
         return Ok(LeadReceipt {
-            id,
+            id: earlier.id,
             duplicate: true,
-            qualified,
+            qualified: earlier.qualified,
         });
     }
     let id = uuid::Uuid::now_v7().to_string();
@@ -83,7 +78,7 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
     .execute(params![
             id,
             lead.received_at.to_rfc3339(),
-            now_ms(lead.received_at),
+            at,
             lead.form,
             answers,
             lead.email,
@@ -106,14 +101,14 @@ fn insert_lead(tx: &Connection, lead: &NewLead) -> rusqlite::Result<LeadReceipt>
             lead.consent,
             lead.dedupe_key,
     ])?;
+    recent.remember(&lead.dedupe_key, tx.last_insert_rowid(), at);
     // A submission implies the exposure (beacons get blocked); it is not a page view.
     if let Some((exp, var, vis)) = lead.implied_exposure() {
-        let ms = now_ms(lead.received_at);
         tx.prepare_cached(
             "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 0, ?5)
              ON CONFLICT (experiment, visitor) DO NOTHING",
         )?
-        .execute(params![exp, vis, var, ms, lead.page])?;
+        .execute(params![exp, vis, var, at, lead.page])?;
     }
     Ok(LeadReceipt {
         id,
@@ -143,9 +138,9 @@ fn record_exposure(tx: &Connection, e: &Exposure) -> rusqlite::Result<ExposureRe
 }
 
 /// Runs one write and records its answer; on an error the answer is left as it was.
-fn run(conn: &Connection, op: &mut Op) -> rusqlite::Result<()> {
+fn run(conn: &Connection, recent: &mut RecentLeads, op: &mut Op) -> rusqlite::Result<()> {
     match op {
-        Op::Lead(lead, reply) => reply.result = Some(Ok(insert_lead(conn, lead)?)),
+        Op::Lead(lead, reply) => reply.result = Some(Ok(insert_lead(conn, recent, lead)?)),
         Op::Exposure(e, reply) => reply.result = Some(Ok(record_exposure(conn, e)?)),
         Op::Erase(email, reply) => {
             let n = conn
@@ -159,9 +154,9 @@ fn run(conn: &Connection, op: &mut Op) -> rusqlite::Result<()> {
 }
 
 /// Runs one write in a savepoint: if it fails, only it is undone and its answer is the error.
-fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, op: &mut Op) {
+fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, recent: &mut RecentLeads, op: &mut Op) {
     let done = tx.savepoint().and_then(|sp| {
-        run(&sp, op)?;
+        run(&sp, recent, op)?;
         sp.commit()
     });
     if let Err(e) = done {
@@ -175,17 +170,25 @@ fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, op: &mut Op) {
 }
 
 /// Applies a batch in one transaction; an error means nothing of it was committed.
-fn apply_batch(conn: &mut Connection, batch: &mut [Op]) -> rusqlite::Result<()> {
+fn apply_batch(
+    conn: &mut Connection,
+    recent: &mut RecentLeads,
+    batch: &mut [Op],
+) -> rusqlite::Result<()> {
     {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if batch.iter_mut().try_for_each(|op| run(&tx, op)).is_ok() {
+        if batch
+            .iter_mut()
+            .try_for_each(|op| run(&tx, recent, op))
+            .is_ok()
+        {
             return tx.commit();
         }
         // Dropping the transaction rolls the partial batch back.
     }
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for op in batch.iter_mut() {
-        in_savepoint(&mut tx, op);
+        in_savepoint(&mut tx, recent, op);
     }
     tx.commit()
 }
@@ -206,7 +209,12 @@ fn answer(batch: Vec<Op>, committed: rusqlite::Result<()>) -> Option<oneshot::Se
 }
 
 /// The writer loop: runs until the store closes or every sender is gone.
-pub(super) fn writer(mut conn: Connection, rx: mpsc::Receiver<Op>, metrics: &CommitMetrics) {
+pub(super) fn writer(
+    mut conn: Connection,
+    mut recent: RecentLeads,
+    rx: mpsc::Receiver<Op>,
+    metrics: &CommitMetrics,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -217,7 +225,7 @@ pub(super) fn writer(mut conn: Connection, rx: mpsc::Receiver<Op>, metrics: &Com
         }
         let size = batch.len();
         let started = Instant::now();
-        let result = apply_batch(&mut conn, &mut batch);
+        let result = apply_batch(&mut conn, &mut recent, &mut batch);
         metrics.observe(started.elapsed().as_secs_f64(), size);
         if let Some(tx) = answer(batch, result) {
             let _ = tx.send(());
@@ -258,6 +266,10 @@ mod tests {
         )
     }
 
+    fn recent(conn: &Connection) -> RecentLeads {
+        RecentLeads::load(conn, DEDUPE_WINDOW_SECS * 1000, now_ms(Utc::now())).unwrap()
+    }
+
     fn receipt(op: &Op) -> &StoreResult<LeadReceipt> {
         match op {
             Op::Lead(_, r) => r.result.as_ref().expect("the write ran"),
@@ -275,7 +287,8 @@ mod tests {
         )
         .unwrap();
         let mut batch = vec![lead("ok", "k1"), lead("bad", "k2"), lead("ok", "k3")];
-        apply_batch(&mut conn, &mut batch).unwrap();
+        let mut memory = recent(&conn);
+        apply_batch(&mut conn, &mut memory, &mut batch).unwrap();
         assert!(receipt(&batch[0]).is_ok());
         assert!(matches!(receipt(&batch[1]), Err(e) if e.to_string().contains("refused")));
         assert!(receipt(&batch[2]).is_ok());
@@ -298,7 +311,8 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::store::schema::migrate(&mut conn).unwrap();
         let mut batch = vec![lead("ok", "a"), lead("ok", "a"), lead("ok", "b")];
-        apply_batch(&mut conn, &mut batch).unwrap();
+        let mut memory = recent(&conn);
+        apply_batch(&mut conn, &mut memory, &mut batch).unwrap();
         let dup: Vec<bool> = batch
             .iter()
             .map(|op| matches!(receipt(op), Ok(r) if r.duplicate))
