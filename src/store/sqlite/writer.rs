@@ -21,8 +21,20 @@ pub const MAX_BATCH: usize = 1024;
 pub(super) enum Op {
     Lead(Box<NewLead>, Reply<LeadReceipt>),
     Exposure(Exposure, Reply<ExposureReceipt>),
-    Erase(String, Reply<u64>),
+    Erase(Erasure, Reply<u64>),
     Close(oneshot::Sender<()>),
+}
+
+/// An erasure by email, prepared on a reader connection so the writer never scans the table.
+pub(super) struct Erasure {
+    /// The email, lower-cased as stored.
+    pub email: String,
+    /// Row ids of the leads with that email in the reader's snapshot.
+    pub rowids: Vec<i64>,
+    /// The highest row id in that snapshot (0 for an empty table): later leads are above it.
+    pub snapshot_max: i64,
+    /// The lead id at `snapshot_max`, to tell that row from a later one given the same id.
+    pub snapshot_lead: String,
 }
 
 /// Where a write's answer goes, and the answer once the write ran.
@@ -118,23 +130,61 @@ fn insert_lead(
 }
 
 fn record_exposure(tx: &Connection, e: &Exposure) -> rusqlite::Result<ExposureReceipt> {
-    // One statement: insert, or count a view on the visitor's existing row. `views` comes
-    // back as 1 exactly when this is the visitor's first view (an exposure implied by a
-    // submission has 0 views, so its first beacon still counts as the first view).
-    let (variant, views): (String, i64) = tx
+    let at = now_ms(e.at);
+    // Most beacons come from new visitors: one plain insert, no RETURNING (which makes SQLite
+    // buffer the row in a temporary b-tree, a cost the profile showed on every exposure).
+    let inserted = tx
         .prepare_cached(
             "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)
-             ON CONFLICT (experiment, visitor) DO UPDATE SET views = views + 1, last_ms = excluded.last_ms
+             ON CONFLICT (experiment, visitor) DO NOTHING",
+        )?
+        .execute(params![e.experiment, e.visitor, e.variant, at, e.page])?;
+    if inserted == 1 {
+        return Ok(ExposureReceipt {
+            first: true,
+            variant: e.variant.clone(),
+        });
+    }
+    // A known visitor: count the view. `views` comes back as 1 exactly when this is the first
+    // view (an exposure implied by a submission has 0 views, so its first beacon still counts).
+    let (variant, views): (String, i64) = tx
+        .prepare_cached(
+            "UPDATE exposures SET views = views + 1, last_ms = ?3 WHERE experiment = ?1 AND visitor = ?2
              RETURNING variant, views",
         )?
-        .query_row(
-            params![e.experiment, e.visitor, e.variant, now_ms(e.at), e.page],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        .query_row(params![e.experiment, e.visitor, at], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     Ok(ExposureReceipt {
         first: views == 1,
         variant,
     })
+}
+
+/// Deletes the leads with an email: the rows the reader found, then any stored since its
+/// snapshot. SQLite gives a new row the highest row id plus one, so rows stored since are above
+/// `snapshot_max` — unless that row was deleted meanwhile, when its row id could be given to a
+/// new lead; then (rarely) the writer scans the whole table itself.
+fn erase(conn: &Connection, e: &Erasure) -> rusqlite::Result<u64> {
+    let intact = e.snapshot_max == 0
+        || conn
+            .prepare_cached("SELECT 1 FROM leads WHERE rowid = ?1 AND id = ?2")?
+            .exists(params![e.snapshot_max, e.snapshot_lead])?;
+    if !intact {
+        let n = conn
+            .prepare_cached("DELETE FROM leads WHERE email = ?1")?
+            .execute(params![e.email])?;
+        return Ok(n as u64);
+    }
+    let mut n = 0;
+    let mut by_id = conn.prepare_cached("DELETE FROM leads WHERE rowid = ?1 AND email = ?2")?;
+    for id in &e.rowids {
+        n += by_id.execute(params![id, e.email])?;
+    }
+    n += conn
+        .prepare_cached("DELETE FROM leads WHERE rowid > ?1 AND email = ?2")?
+        .execute(params![e.snapshot_max, e.email])?;
+    Ok(n as u64)
 }
 
 /// Runs one write and records its answer; on an error the answer is left as it was.
@@ -142,12 +192,7 @@ fn run(conn: &Connection, recent: &mut RecentLeads, op: &mut Op) -> rusqlite::Re
     match op {
         Op::Lead(lead, reply) => reply.result = Some(Ok(insert_lead(conn, recent, lead)?)),
         Op::Exposure(e, reply) => reply.result = Some(Ok(record_exposure(conn, e)?)),
-        Op::Erase(email, reply) => {
-            let n = conn
-                .prepare_cached("DELETE FROM leads WHERE email = ?1")?
-                .execute(params![email.to_lowercase()])?;
-            reply.result = Some(Ok(n as u64));
-        }
+        Op::Erase(erasure, reply) => reply.result = Some(Ok(erase(conn, erasure)?)),
         Op::Close(_) => {}
     }
     Ok(())
@@ -322,5 +367,79 @@ mod tests {
             [false, true, false],
             "dedupe sees earlier writes of the same batch"
         );
+    }
+
+    fn with_email(form: &str, key: &str, email: &str) -> Op {
+        let mut op = lead(form, key);
+        if let Op::Lead(l, _) = &mut op {
+            l.email = Some(email.into());
+        }
+        op
+    }
+
+    fn lead_id(conn: &Connection, rowid: i64) -> String {
+        conn.query_row("SELECT id FROM leads WHERE rowid = ?1", [rowid], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    fn emails(conn: &Connection) -> Vec<String> {
+        conn.prepare("SELECT email FROM leads ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn erasure_deletes_the_rows_found_and_those_stored_since() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        let mut memory = recent(&conn);
+        let mut batch = vec![
+            with_email("f", "1", "a@x"),
+            with_email("f", "2", "b@x"),
+            with_email("f", "3", "a@x"),
+        ];
+        apply_batch(&mut conn, &mut memory, &mut batch).unwrap();
+        // The reader saw rows 1 and 2; row 3 came after its snapshot.
+        let e = Erasure {
+            email: "a@x".into(),
+            rowids: vec![1],
+            snapshot_max: 2,
+            snapshot_lead: lead_id(&conn, 2),
+        };
+        assert_eq!(erase(&conn, &e).unwrap(), 2);
+        assert_eq!(emails(&conn), ["b@x"]);
+    }
+
+    #[test]
+    fn erasure_scans_everything_when_the_snapshot_edge_was_deleted() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        let mut memory = recent(&conn);
+        let mut batch = vec![with_email("f", "1", "a@x"), with_email("f", "2", "b@x")];
+        apply_batch(&mut conn, &mut memory, &mut batch).unwrap();
+        let edge = lead_id(&conn, 2);
+        // Row 2 (the snapshot's edge) goes, and a new lead is given its id again.
+        conn.execute("DELETE FROM leads WHERE rowid = 2", [])
+            .unwrap();
+        let mut batch = vec![with_email("f", "3", "a@x")];
+        apply_batch(&mut conn, &mut memory, &mut batch).unwrap();
+        assert_eq!(emails(&conn), ["a@x", "a@x"]);
+        let e = Erasure {
+            email: "a@x".into(),
+            rowids: vec![1],
+            snapshot_max: 2,
+            snapshot_lead: edge,
+        };
+        assert_eq!(
+            erase(&conn, &e).unwrap(),
+            2,
+            "the reused row id is not missed"
+        );
+        assert!(emails(&conn).is_empty());
     }
 }
