@@ -4,29 +4,51 @@
 //! index on that key (or on the visitor) costs one random index page per lead, and with group
 //! commit each such page is written to the WAL again in every transaction that touches it:
 //! the largest part of the bytes written per lead. The single writer sees every lead of its
-//! database, so it keeps the recent ones in memory instead: a hash of the key to the row id,
-//! in two generations that rotate each window. An entry lives at least one window and at most
-//! two; a candidate is read back by row id and checked (same key, inside the window), so a
-//! stale entry, a hash collision or an erased lead is never mistaken for a duplicate.
+//! database, so it keeps the recent ones in memory instead: 32 bits of the key's hash and the
+//! row id, 8 bytes an entry, in two generations that rotate each window. An entry lives at
+//! least one window and at most two; every candidate is read back by row id and checked (same
+//! key, inside the window), so a stale entry, a hash collision or an erased lead is never
+//! mistaken for a duplicate, and entries with the same hash bits live side by side.
 //!
 //! On start the memory is filled from the last window of leads (through `leads_received`), so
 //! a restart does not forget. One capture process should write a database at a time: a second
 //! writer's leads would be stored, but not deduplicated against this one's.
 
+use hashbrown::HashTable;
 use rusqlite::{params, Connection};
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-/// Entries per generation before it rotates early. Bounds memory (about 16 MiB a generation
-/// at the limit) under sustained loads far beyond any landing page's; the window is then
-/// shorter than [`DEDUPE_WINDOW_SECS`](crate::store::DEDUPE_WINDOW_SECS), never skipped.
-pub(super) const MAX_PER_GENERATION: usize = 1 << 19;
+/// Entries per generation before it rotates early. Bounds the memory (a table of at most
+/// 1.2 MiB a generation) under sustained loads far beyond any landing page's (over 210 leads
+/// a second for five minutes); the window is then shorter than
+/// [`DEDUPE_WINDOW_SECS`](crate::store::DEDUPE_WINDOW_SECS) — at least 1.8 s at 35,000 leads
+/// a second, still longer than a double click or a client's retry — never skipped.
+pub(super) const MAX_PER_GENERATION: usize = 1 << 16;
+
+/// One remembered lead: the key's hash bits (high half) and its row id (low half).
+#[derive(Clone, Copy)]
+struct Entry(u64);
+
+impl Entry {
+    fn bits(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+    fn rowid(self) -> i64 {
+        i64::from(self.0 as u32)
+    }
+}
+
+/// The table's hash of an entry: from its 32 hash bits alone, so the table can grow without
+/// the keys.
+fn slot(bits: u32) -> u64 {
+    u64::from(bits).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
 
 /// Recent leads: hashed dedupe key → row id.
 pub(super) struct RecentLeads {
     window_ms: i64,
-    current: HashMap<u64, i64>,
-    previous: HashMap<u64, i64>,
+    current: HashTable<Entry>,
+    previous: HashTable<Entry>,
     rotated_ms: i64,
 }
 
@@ -36,12 +58,12 @@ pub(super) struct Earlier {
     pub qualified: bool,
 }
 
-fn hash(key: &str) -> u64 {
+fn hash_bits(key: &str) -> u32 {
     // A fixed-key hasher: the same key hashes the same way after a restart, when the memory
     // is refilled from the database.
     let mut h = DefaultHasher::new();
     key.hash(&mut h);
-    h.finish()
+    (h.finish() >> 32) as u32
 }
 
 impl RecentLeads {
@@ -49,8 +71,8 @@ impl RecentLeads {
     pub fn load(conn: &Connection, window_ms: i64, now_ms: i64) -> rusqlite::Result<RecentLeads> {
         let mut recent = RecentLeads {
             window_ms,
-            current: HashMap::new(),
-            previous: HashMap::new(),
+            current: HashTable::new(),
+            previous: HashTable::new(),
             rotated_ms: now_ms,
         };
         let mut st = conn.prepare(
@@ -71,15 +93,17 @@ impl RecentLeads {
         key: &str,
         since_ms: i64,
     ) -> rusqlite::Result<Option<Earlier>> {
-        let h = hash(key);
-        for rowid in [self.current.get(&h), self.previous.get(&h)]
-            .into_iter()
-            .flatten()
-        {
+        let bits = hash_bits(key);
+        let candidates = self
+            .current
+            .iter_hash(slot(bits))
+            .chain(self.previous.iter_hash(slot(bits)))
+            .filter(|e| e.bits() == bits);
+        for e in candidates {
             let mut st = conn.prepare_cached(
                 "SELECT id, qualified, received_ms, dedupe_key FROM leads WHERE rowid = ?1",
             )?;
-            let mut rows = st.query(params![rowid])?;
+            let mut rows = st.query(params![e.rowid()])?;
             if let Some(r) = rows.next()? {
                 let (ms, stored): (i64, String) = (r.get(2)?, r.get(3)?);
                 if ms >= since_ms && stored == key {
@@ -99,7 +123,15 @@ impl RecentLeads {
             self.previous = std::mem::take(&mut self.current);
             self.rotated_ms = at_ms;
         }
-        self.current.insert(hash(key), rowid);
+        // Row ids past 32 bits (four billion leads) are not remembered: such a lead is
+        // stored again rather than matched wrongly.
+        let Ok(low) = u32::try_from(rowid) else {
+            return;
+        };
+        let bits = hash_bits(key);
+        let entry = Entry(u64::from(bits) << 32 | u64::from(low));
+        self.current
+            .insert_unique(slot(bits), entry, |e| slot(e.bits()));
     }
 
     /// How many leads are remembered.
@@ -201,5 +233,25 @@ mod tests {
         }
         assert_eq!(r.current.len(), 1);
         assert_eq!(r.previous.len(), MAX_PER_GENERATION);
+    }
+
+    #[test]
+    fn keys_with_the_same_hash_bits_are_both_remembered() {
+        // Two keys whose 32 hash bits agree (a birthday search finds some among 200,000).
+        let mut seen = std::collections::HashMap::new();
+        let (a, b) = (0..200_000)
+            .map(|i| format!("key-{i}"))
+            .find_map(|k| {
+                seen.insert(hash_bits(&k), k.clone())
+                    .map(|earlier| (earlier, k))
+            })
+            .expect("a collision among 200,000 keys");
+        assert_ne!(a, b);
+        let c = db();
+        let mut r = RecentLeads::load(&c, WINDOW, 0).unwrap();
+        r.remember(&a, insert(&c, "la", &a, 10), 10);
+        r.remember(&b, insert(&c, "lb", &b, 20), 20);
+        assert_eq!(found(&r, &c, &a, 30).as_deref(), Some("la"));
+        assert_eq!(found(&r, &c, &b, 30).as_deref(), Some("lb"));
     }
 }
