@@ -163,16 +163,26 @@ mod tests {
         c.last_insert_rowid()
     }
 
+    /// Stores a lead and remembers it, as the writer does.
+    fn keep(r: &mut RecentLeads, c: &Connection, id: &str, key: &str, ms: i64) {
+        let row = insert(c, id, key, ms);
+        r.remember(key, row, ms);
+    }
+
+    fn fresh() -> (Connection, RecentLeads) {
+        let c = db();
+        let r = RecentLeads::load(&c, WINDOW, 0).unwrap();
+        (c, r)
+    }
+
     fn found(r: &RecentLeads, c: &Connection, key: &str, now: i64) -> Option<String> {
         r.find(c, key, now - WINDOW).unwrap().map(|e| e.id)
     }
 
     #[test]
     fn finds_a_lead_inside_the_window_and_not_after_it() {
-        let c = db();
-        let mut r = RecentLeads::load(&c, WINDOW, 0).unwrap();
-        let row = insert(&c, "l1", "k1", 1_000);
-        r.remember("k1", row, 1_000);
+        let (c, mut r) = fresh();
+        keep(&mut r, &c, "l1", "k1", 1_000);
         assert_eq!(found(&r, &c, "k1", 2_000).as_deref(), Some("l1"));
         assert_eq!(found(&r, &c, "k2", 2_000), None, "another key");
         assert_eq!(
@@ -185,24 +195,23 @@ mod tests {
 
     #[test]
     fn an_entry_survives_one_rotation_and_is_dropped_by_the_second() {
-        let c = db();
-        let mut r = RecentLeads::load(&c, WINDOW, 0).unwrap();
-        let row = insert(&c, "l1", "k1", 10);
-        r.remember("k1", row, 10);
+        let (c, mut r) = fresh();
+        keep(&mut r, &c, "l1", "k1", 10);
         // A lead one window later rotates: k1 moves to the previous generation.
-        r.remember("k2", insert(&c, "l2", "k2", WINDOW), WINDOW);
+        keep(&mut r, &c, "l2", "k2", WINDOW);
         assert_eq!(found(&r, &c, "k1", WINDOW).as_deref(), Some("l1"));
-        r.remember("k3", insert(&c, "l3", "k3", 2 * WINDOW), 2 * WINDOW);
+        keep(&mut r, &c, "l3", "k3", 2 * WINDOW);
         assert_eq!(r.len(), 2, "k1 is forgotten");
         assert_eq!(found(&r, &c, "k3", 2 * WINDOW).as_deref(), Some("l3"));
     }
 
     #[test]
     fn an_erased_or_replaced_row_is_not_a_duplicate() {
-        let c = db();
-        let mut r = RecentLeads::load(&c, WINDOW, 0).unwrap();
-        let row = insert(&c, "l1", "k1", 10);
-        r.remember("k1", row, 10);
+        let (c, mut r) = fresh();
+        keep(&mut r, &c, "l1", "k1", 10);
+        let row: i64 = c
+            .query_row("SELECT rowid FROM leads WHERE id = 'l1'", [], |x| x.get(0))
+            .unwrap();
         c.execute("DELETE FROM leads WHERE id = 'l1'", []).unwrap();
         assert_eq!(found(&r, &c, "k1", 20), None, "erased");
         // SQLite may hand the freed row id to another lead.
@@ -226,8 +235,7 @@ mod tests {
 
     #[test]
     fn a_full_generation_rotates_early() {
-        let c = db();
-        let mut r = RecentLeads::load(&c, WINDOW, 0).unwrap();
+        let (_c, mut r) = fresh();
         for i in 0..MAX_PER_GENERATION as i64 + 1 {
             r.remember(&i.to_string(), i + 1, 5);
         }
@@ -247,10 +255,9 @@ mod tests {
             })
             .expect("a collision among 200,000 keys");
         assert_ne!(a, b);
-        let c = db();
-        let mut r = RecentLeads::load(&c, WINDOW, 0).unwrap();
-        r.remember(&a, insert(&c, "la", &a, 10), 10);
-        r.remember(&b, insert(&c, "lb", &b, 20), 20);
+        let (c, mut r) = fresh();
+        keep(&mut r, &c, "la", &a, 10);
+        keep(&mut r, &c, "lb", &b, 20);
         assert_eq!(found(&r, &c, &a, 30).as_deref(), Some("la"));
         assert_eq!(found(&r, &c, &b, 30).as_deref(), Some("lb"));
     }
