@@ -15,6 +15,20 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
+    fn urlencoded_pairs_match_the_form_urlencoded_crate(
+        text in "[a-zA-Z0-9%+&=\u{e9}\u{20ac} ]{0,80}",
+        bytes in proptest::collection::vec(any::<u8>(), 0..128)
+    ) {
+        for input in [text.as_bytes(), &bytes[..]] {
+            let ours: Vec<(String, String)> = splitmark::capture::urlencoded::pairs(input).collect();
+            let theirs: Vec<(String, String)> = form_urlencoded::parse(input)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            prop_assert_eq!(ours, theirs);
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_are_parsed_or_refused_with_4xx(bytes in proptest::collection::vec(any::<u8>(), 0..2048), which in 0usize..4) {
         let kind = [Kind::UrlEncoded, Kind::Json, Kind::Text, Kind::Multipart("XyZ".into())][which].clone();
         let out = runtime().block_on(parse(&kind, Bytes::from(bytes), 50));

@@ -136,14 +136,8 @@ pub async fn parse(kind: &Kind, bytes: Bytes, max_fields: usize) -> Result<Answe
             let text = std::str::from_utf8(&bytes)
                 .map_err(|_| BodyError::Malformed("the body is not valid UTF-8".into()))?;
             // Percent-decoding never fails: malformed escapes stay as they are, as browsers do.
-            for (k, v) in form_urlencoded::parse(text.as_bytes()) {
-                push(
-                    &mut answers,
-                    &mut n,
-                    max_fields,
-                    k.into_owned(),
-                    v.into_owned(),
-                )?;
+            for (k, v) in super::urlencoded::pairs(text.as_bytes()) {
+                push(&mut answers, &mut n, max_fields, k, v)?;
             }
         }
         Kind::Json | Kind::Text => {

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod server;
 pub mod settings;
 pub mod static_files;
+pub mod urlencoded;
 
 use crate::config::Config;
 use crate::manifest::{Manifest, MANIFEST_PATH};

@@ -61,8 +61,19 @@ const META_MAX: usize = 512;
 pub fn split_meta(answers: &mut Answers) -> Meta {
     let mut take = |k: &str| -> Option<String> {
         let v = answers.remove(k)?.into_iter().next()?;
-        let v: String = v.trim().chars().take(META_MAX).collect();
-        (!v.is_empty()).then_some(v)
+        let t = v.trim();
+        // Cut at the META_MAX-th character; the usual short, untrimmed value keeps its buffer.
+        let end = if t.len() <= META_MAX {
+            t.len()
+        } else {
+            t.char_indices().nth(META_MAX).map_or(t.len(), |(i, _)| i)
+        };
+        let kept = if end == v.len() {
+            v
+        } else {
+            t[..end].to_owned()
+        };
+        (!kept.is_empty()).then_some(kept)
     };
     let meta = Meta {
         experiment: take("_experiment"),
@@ -334,12 +345,18 @@ mod tests {
         a.insert("utm_source".into(), vec![" news ".into()]);
         a.insert("_gotcha".into(), vec!["".into()]);
         a.insert("_page".into(), vec!["p".repeat(2000)]);
+        a.insert("_referrer".into(), vec![format!(" {}", "é".repeat(600))]);
         a.insert("_unknown".into(), vec!["x".into()]);
         let m = split_meta(&mut a);
         assert_eq!(m.experiment.as_deref(), Some("hero"));
         assert_eq!(m.utm.source.as_deref(), Some("news"));
         assert_eq!(m.gotcha, None);
         assert_eq!(m.page.unwrap().len(), META_MAX);
+        assert_eq!(
+            m.referrer.as_deref(),
+            Some("é".repeat(META_MAX).as_str()),
+            "cut at a character, not a byte"
+        );
         assert!(a
             .keys()
             .all(|k| !k.starts_with('_') && !k.starts_with("utm")));
