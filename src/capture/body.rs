@@ -123,7 +123,11 @@ fn push(
     if *count > max {
         return Err(BodyError::TooLarge(format!("more than {max} fields")));
     }
-    answers.entry(k).or_default().push(v);
+    // Nearly every field has one value: room for exactly one, not the default four.
+    answers
+        .entry(k)
+        .or_insert_with(|| Vec::with_capacity(1))
+        .push(v);
     Ok(())
 }
 

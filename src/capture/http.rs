@@ -31,7 +31,7 @@ pub fn with_type(status: StatusCode, content_type: &str, body: impl Into<Bytes>)
 }
 
 /// A JSON response.
-pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+pub fn json<T: serde::Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
     with_type(
         status,
         "application/json",

@@ -12,6 +12,13 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 use std::net::SocketAddr;
 
+/// The `201` answer to a script: the lead's id and whether it qualified.
+#[derive(serde::Serialize)]
+struct Created<'a> {
+    id: &'a str,
+    qualified: bool,
+}
+
 impl App {
     pub(super) async fn submit(
         &self,
@@ -148,10 +155,7 @@ impl App {
         json_reply: bool,
     ) -> Response<Body> {
         if json_reply {
-            return json(
-                StatusCode::CREATED,
-                &json!({"id": id, "qualified": qualified}),
-            );
+            return json(StatusCode::CREATED, &Created { id, qualified });
         }
         let to = match (&form.success_url, page) {
             (Some(url), _) => url.clone(),
