@@ -18,8 +18,9 @@ type HmacSha256 = Hmac<Sha256>;
 /// today's, and the raw address is never stored.
 pub struct IpHasher {
     secret: [u8; 32],
-    /// Today's derived key, computed once a day rather than per request.
-    day_key: std::sync::RwLock<Option<(chrono::NaiveDate, [u8; 32])>>,
+    /// Today's keyed HMAC state, computed once a day rather than per request; each hash
+    /// starts from a copy of it, so a request pays for its address, not for the key.
+    day_key: std::sync::RwLock<Option<(chrono::NaiveDate, HmacSha256)>>,
 }
 
 impl IpHasher {
@@ -51,23 +52,23 @@ impl IpHasher {
         }
     }
 
-    fn key_for(&self, day: chrono::NaiveDate) -> [u8; 32] {
-        if let Some((d, k)) = *self.day_key.read().expect("ip key") {
-            if d == day {
-                return k;
+    fn keyed_for(&self, day: chrono::NaiveDate) -> HmacSha256 {
+        if let Some((d, k)) = &*self.day_key.read().expect("ip key") {
+            if *d == day {
+                return k.clone();
             }
         }
         let mut k = HmacSha256::new_from_slice(&self.secret).expect("any key length");
         k.update(day.to_string().as_bytes());
         let key: [u8; 32] = k.finalize().into_bytes().into();
-        *self.day_key.write().expect("ip key") = Some((day, key));
-        key
+        let keyed = HmacSha256::new_from_slice(&key).expect("any key length");
+        *self.day_key.write().expect("ip key") = Some((day, keyed.clone()));
+        keyed
     }
 
     /// Hex HMAC of the address under today's key.
     pub fn hash(&self, ip: IpAddr, day: chrono::NaiveDate) -> String {
-        let day_key = self.key_for(day);
-        let mut m = HmacSha256::new_from_slice(&day_key).expect("any key length");
+        let mut m = self.keyed_for(day);
         m.update(ip.to_string().as_bytes());
         hex::encode(&m.finalize().into_bytes()[..16])
     }
