@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 mod recent;
 mod writer;
+mod writes;
 
 pub use writer::MAX_BATCH;
 use writer::{writer, Op, Reply};
@@ -339,7 +340,7 @@ impl Store for SqliteStore {
                 Ok((ids, max, edge))
             })
             .await?;
-        let erasure = writer::Erasure {
+        let erasure = writes::Erasure {
             email,
             rowids,
             snapshot_max,

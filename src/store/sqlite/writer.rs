@@ -9,7 +9,8 @@
 use super::super::metrics::CommitMetrics;
 use super::super::*;
 use super::recent::RecentLeads;
-use rusqlite::{params, Connection, TransactionBehavior};
+use super::writes::{erase, insert_lead, record_exposure, Erasure};
+use rusqlite::{Connection, TransactionBehavior};
 use std::sync::mpsc;
 use std::time::Instant;
 use tokio::sync::oneshot;
@@ -23,18 +24,6 @@ pub(super) enum Op {
     Exposure(Exposure, Reply<ExposureReceipt>),
     Erase(Erasure, Reply<u64>),
     Close(oneshot::Sender<()>),
-}
-
-/// An erasure by email, prepared on a reader connection so the writer never scans the table.
-pub(super) struct Erasure {
-    /// The email, lower-cased as stored.
-    pub email: String,
-    /// Row ids of the leads with that email in the reader's snapshot.
-    pub rowids: Vec<i64>,
-    /// The highest row id in that snapshot (0 for an empty table): later leads are above it.
-    pub snapshot_max: i64,
-    /// The lead id at `snapshot_max`, to tell that row from a later one given the same id.
-    pub snapshot_lead: String,
 }
 
 /// Where a write's answer goes, and the answer once the write ran.
@@ -59,132 +48,6 @@ impl<T> Reply<T> {
         };
         let _ = self.tx.send(answer);
     }
-}
-
-fn now_ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn insert_lead(
-    tx: &Connection,
-    recent: &mut RecentLeads,
-    lead: &NewLead,
-) -> rusqlite::Result<LeadReceipt> {
-    let at = now_ms(lead.received_at);
-    if let Some(earlier) = recent.find(tx, &lead.dedupe_key, at - DEDUPE_WINDOW_SECS * 1000)? {
-        return Ok(LeadReceipt {
-            id: earlier.id,
-            duplicate: true,
-            qualified: earlier.qualified,
-        });
-    }
-    let id = uuid::Uuid::now_v7().to_string();
-    let flag = lead.attribution_flag.map(AttributionFlag::as_str);
-    let answers = serde_json::to_string(&lead.answers)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    tx.prepare_cached(
-        "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
-            utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-    )?
-    .execute(params![
-            id,
-            lead.received_at.to_rfc3339(),
-            at,
-            lead.form,
-            answers,
-            lead.email,
-            lead.experiment,
-            lead.variant,
-            flag,
-            lead.visitor,
-            lead.page,
-            lead.referrer,
-            lead.utm.source,
-            lead.utm.medium,
-            lead.utm.campaign,
-            lead.utm.term,
-            lead.utm.content,
-            lead.user_agent,
-            lead.ip_hash,
-            lead.score,
-            lead.qualified,
-            lead.spam_reason,
-            lead.consent,
-            lead.dedupe_key,
-    ])?;
-    recent.remember(&lead.dedupe_key, tx.last_insert_rowid(), at);
-    // A submission implies the exposure (beacons get blocked); it is not a page view.
-    if let Some((exp, var, vis)) = lead.implied_exposure() {
-        tx.prepare_cached(
-            "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 0, ?5)
-             ON CONFLICT (experiment, visitor) DO NOTHING",
-        )?
-        .execute(params![exp, vis, var, at, lead.page])?;
-    }
-    Ok(LeadReceipt {
-        id,
-        duplicate: false,
-        qualified: lead.qualified,
-    })
-}
-
-fn record_exposure(tx: &Connection, e: &Exposure) -> rusqlite::Result<ExposureReceipt> {
-    let at = now_ms(e.at);
-    // Most beacons come from new visitors: one plain insert, no RETURNING (which makes SQLite
-    // buffer the row in a temporary b-tree, a cost the profile showed on every exposure).
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)
-             ON CONFLICT (experiment, visitor) DO NOTHING",
-        )?
-        .execute(params![e.experiment, e.visitor, e.variant, at, e.page])?;
-    if inserted == 1 {
-        return Ok(ExposureReceipt {
-            first: true,
-            variant: e.variant.clone(),
-        });
-    }
-    // A known visitor: count the view. `views` comes back as 1 exactly when this is the first
-    // view (an exposure implied by a submission has 0 views, so its first beacon still counts).
-    let (variant, views): (String, i64) = tx
-        .prepare_cached(
-            "UPDATE exposures SET views = views + 1, last_ms = ?3 WHERE experiment = ?1 AND visitor = ?2
-             RETURNING variant, views",
-        )?
-        .query_row(params![e.experiment, e.visitor, at], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    Ok(ExposureReceipt {
-        first: views == 1,
-        variant,
-    })
-}
-
-/// Deletes the leads with an email: the rows the reader found, then any stored since its
-/// snapshot. SQLite gives a new row the highest row id plus one, so rows stored since are above
-/// `snapshot_max` — unless that row was deleted meanwhile, when its row id could be given to a
-/// new lead; then (rarely) the writer scans the whole table itself.
-fn erase(conn: &Connection, e: &Erasure) -> rusqlite::Result<u64> {
-    let intact = e.snapshot_max == 0
-        || conn
-            .prepare_cached("SELECT 1 FROM leads WHERE rowid = ?1 AND id = ?2")?
-            .exists(params![e.snapshot_max, e.snapshot_lead])?;
-    if !intact {
-        let n = conn
-            .prepare_cached("DELETE FROM leads WHERE email = ?1")?
-            .execute(params![e.email])?;
-        return Ok(n as u64);
-    }
-    let mut n = 0;
-    let mut by_id = conn.prepare_cached("DELETE FROM leads WHERE rowid = ?1 AND email = ?2")?;
-    for id in &e.rowids {
-        n += by_id.execute(params![id, e.email])?;
-    }
-    n += conn
-        .prepare_cached("DELETE FROM leads WHERE rowid > ?1 AND email = ?2")?
-        .execute(params![e.snapshot_max, e.email])?;
-    Ok(n as u64)
 }
 
 /// Runs one write and records its answer; on an error the answer is left as it was.
@@ -281,38 +144,21 @@ pub(super) fn writer(
 
 #[cfg(test)]
 mod tests {
+    use super::super::writes::test_lead;
     use super::*;
 
     fn lead(form: &str, key: &str) -> Op {
         let (tx, _rx) = oneshot::channel();
-        let tx = Reply::new(tx);
-        Op::Lead(
-            Box::new(NewLead {
-                received_at: Utc::now(),
-                form: form.into(),
-                answers: serde_json::Map::new(),
-                email: None,
-                experiment: None,
-                variant: None,
-                attribution_flag: None,
-                visitor: Some(key.into()),
-                page: None,
-                referrer: None,
-                utm: Utm::default(),
-                user_agent: None,
-                ip_hash: None,
-                score: 0,
-                qualified: false,
-                spam_reason: None,
-                consent: None,
-                dedupe_key: key.into(),
-            }),
-            tx,
-        )
+        Op::Lead(Box::new(test_lead(form, key)), Reply::new(tx))
     }
 
     fn recent(conn: &Connection) -> RecentLeads {
-        RecentLeads::load(conn, DEDUPE_WINDOW_SECS * 1000, now_ms(Utc::now())).unwrap()
+        RecentLeads::load(
+            conn,
+            DEDUPE_WINDOW_SECS * 1000,
+            Utc::now().timestamp_millis(),
+        )
+        .unwrap()
     }
 
     fn receipt(op: &Op) -> &StoreResult<LeadReceipt> {
@@ -367,79 +213,5 @@ mod tests {
             [false, true, false],
             "dedupe sees earlier writes of the same batch"
         );
-    }
-
-    fn with_email(form: &str, key: &str, email: &str) -> Op {
-        let mut op = lead(form, key);
-        if let Op::Lead(l, _) = &mut op {
-            l.email = Some(email.into());
-        }
-        op
-    }
-
-    fn lead_id(conn: &Connection, rowid: i64) -> String {
-        conn.query_row("SELECT id FROM leads WHERE rowid = ?1", [rowid], |r| {
-            r.get(0)
-        })
-        .unwrap()
-    }
-
-    fn emails(conn: &Connection) -> Vec<String> {
-        conn.prepare("SELECT email FROM leads ORDER BY rowid")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    }
-
-    #[test]
-    fn erasure_deletes_the_rows_found_and_those_stored_since() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut conn).unwrap();
-        let mut memory = recent(&conn);
-        let mut batch = vec![
-            with_email("f", "1", "a@x"),
-            with_email("f", "2", "b@x"),
-            with_email("f", "3", "a@x"),
-        ];
-        apply_batch(&mut conn, &mut memory, &mut batch).unwrap();
-        // The reader saw rows 1 and 2; row 3 came after its snapshot.
-        let e = Erasure {
-            email: "a@x".into(),
-            rowids: vec![1],
-            snapshot_max: 2,
-            snapshot_lead: lead_id(&conn, 2),
-        };
-        assert_eq!(erase(&conn, &e).unwrap(), 2);
-        assert_eq!(emails(&conn), ["b@x"]);
-    }
-
-    #[test]
-    fn erasure_scans_everything_when_the_snapshot_edge_was_deleted() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut conn).unwrap();
-        let mut memory = recent(&conn);
-        let mut batch = vec![with_email("f", "1", "a@x"), with_email("f", "2", "b@x")];
-        apply_batch(&mut conn, &mut memory, &mut batch).unwrap();
-        let edge = lead_id(&conn, 2);
-        // Row 2 (the snapshot's edge) goes, and a new lead is given its id again.
-        conn.execute("DELETE FROM leads WHERE rowid = 2", [])
-            .unwrap();
-        let mut batch = vec![with_email("f", "3", "a@x")];
-        apply_batch(&mut conn, &mut memory, &mut batch).unwrap();
-        assert_eq!(emails(&conn), ["a@x", "a@x"]);
-        let e = Erasure {
-            email: "a@x".into(),
-            rowids: vec![1],
-            snapshot_max: 2,
-            snapshot_lead: edge,
-        };
-        assert_eq!(
-            erase(&conn, &e).unwrap(),
-            2,
-            "the reused row id is not missed"
-        );
-        assert!(emails(&conn).is_empty());
     }
 }
