@@ -134,6 +134,13 @@ async fn exposures_are_unique_and_the_first_variant_sticks(url: String) {
         (c[0].variant.as_str(), c[0].visitors, c[0].views),
         ("a", 1, 2)
     );
+    // A submission implies an exposure without a view: the visitor's first beacon is still
+    // their first view, in the variant the submission named.
+    s.insert_lead(attributed("v2", "b", false)).await.unwrap();
+    let beacon = s.record_exposure(exposure("v2", "a")).await.unwrap();
+    assert!(beacon.first);
+    assert_eq!(beacon.variant, "b");
+    assert!(!s.record_exposure(exposure("v2", "a")).await.unwrap().first);
 }
 
 async fn conversions_count_exposed_visitors_by_their_first_variant(url: String) {

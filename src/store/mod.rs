@@ -141,7 +141,8 @@ impl NewLead {
     }
 }
 
-/// How long an identical submission (same `dedupe_key`) counts as the same lead.
+/// How long an identical submission (same `dedupe_key`) counts as the same lead. SQLite keeps
+/// this window in the writer's memory, bounded under extreme load (see `store/sqlite/recent.rs`).
 pub const DEDUPE_WINDOW_SECS: i64 = 300;
 
 /// The store's answer to [`Store::insert_lead`].

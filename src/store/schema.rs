@@ -139,6 +139,18 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(cols, ["form", "received_ms"]);
+        let indexes: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            indexes,
+            ["leads_form", "leads_received", "sqlite_autoindex_leads_1"],
+            "no index on a random key (visitor, email, dedupe key) is left"
+        );
         let n: i64 = c
             .query_row("SELECT COUNT(*) FROM leads", [], |r| r.get(0))
             .unwrap();
