@@ -20,45 +20,9 @@ command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit
 bin="$repo/target/release/splitmark"
 ceiling="$repo/target/release/examples/ceiling"
 
-rm -rf "$out" && mkdir -p "$out/site/content"
-cat >"$out/site/splitmark.toml" <<'TOML'
-base_url = "https://bench.example.com"
-title = "Bench"
-[capture]
-rate_limit_per_minute = 100000000
-rate_limit_burst = 100000000
-max_fields = 100
-[forms.lead]
-[[forms.lead.fields]]
-name = "email"
-type = "email"
-label = "Email"
-required = true
-[[forms.lead.fields]]
-name = "name"
-label = "Name"
-[[forms.lead.fields]]
-name = "company"
-label = "Company"
-[[forms.lead.fields]]
-name = "employees"
-type = "select"
-label = "Employees"
-options = ["1-10", "11-50", "51-200", "201+"]
-[[forms.lead.fields]]
-name = "message"
-type = "textarea"
-label = "Message"
-[[forms.lead.fields]]
-name = "consent"
-type = "consent"
-label = "You may contact me."
-[forms.lead.qualification]
-threshold = 30
-rules = [{ field = "employees", points = { "51-200" = 30, "201+" = 50 } }]
-TOML
-printf '+++\ntitle = "LP"\n[experiment]\nid = "bench"\ngoal = "lead"\nstatus = "running"\nvariants = [{ id = "a" }, { id = "b" }]\n+++\n{{ form(id="lead") }}\n' >"$out/site/content/lp.md"
-"$bin" build --root "$out/site" >/dev/null
+rm -rf "$out" && mkdir -p "$out"
+. "$repo/bench/site.sh"
+bench_site "$bin" "$out/site"
 
 port=18931
 wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/$1" && return 0; sleep 0.05; done; return 1; }
