@@ -90,6 +90,17 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build expects.
 pub const CURRENT: usize = MIGRATIONS.len();
 
+/// The first column of every row `sql` returns, as text: for tests that look at a database.
+#[cfg(test)]
+pub(crate) fn texts(conn: &Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 /// Brings the database to [`CURRENT`]; refuses a database from a newer splitmark.
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
     let version: usize = conn
@@ -131,23 +142,13 @@ mod tests {
         .unwrap();
         migrate(&mut c).unwrap();
         assert_eq!(version(&c), CURRENT as i64);
-        let cols: Vec<String> = c
-            .prepare("SELECT name FROM pragma_index_info('leads_form')")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let cols = texts(&c, "SELECT name FROM pragma_index_info('leads_form')");
         assert_eq!(cols, ["form", "received_ms"]);
-        let indexes: Vec<String> = c
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
         assert_eq!(
-            indexes,
+            texts(
+                &c,
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads' ORDER BY name"
+            ),
             ["leads_form", "leads_received", "sqlite_autoindex_leads_1"],
             "no index on a random key (visitor, email, dedupe key) is left"
         );

@@ -146,6 +146,7 @@ pub(super) fn writer(
 mod tests {
     use super::super::writes::test_lead;
     use super::*;
+    use crate::store::schema::texts;
 
     fn lead(form: &str, key: &str) -> Op {
         let (tx, _rx) = oneshot::channel();
@@ -183,15 +184,8 @@ mod tests {
         assert!(receipt(&batch[0]).is_ok());
         assert!(matches!(receipt(&batch[1]), Err(e) if e.to_string().contains("refused")));
         assert!(receipt(&batch[2]).is_ok());
-        let stored: Vec<String> = conn
-            .prepare("SELECT dedupe_key FROM leads ORDER BY dedupe_key")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
         assert_eq!(
-            stored,
+            texts(&conn, "SELECT dedupe_key FROM leads ORDER BY dedupe_key"),
             ["k1", "k3"],
             "the healthy writes committed, once each"
         );

@@ -174,6 +174,7 @@ pub(super) fn test_lead(form: &str, key: &str) -> NewLead {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::schema::texts;
 
     fn db() -> (Connection, RecentLeads) {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -196,12 +197,7 @@ mod tests {
     }
 
     fn emails(conn: &Connection) -> Vec<String> {
-        conn.prepare("SELECT email FROM leads ORDER BY rowid")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        texts(conn, "SELECT email FROM leads ORDER BY rowid")
     }
 
     #[test]
