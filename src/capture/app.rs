@@ -291,8 +291,8 @@ impl App {
         self.hasher.hash(peer.ip(), Utc::now().date_naive())
     }
 
-    fn rate_limited(&self, key: &str) -> Option<Response<Body>> {
-        let wait = self.limiter.check(key, Instant::now()).err()?;
+    fn rate_limited(&self, peer: SocketAddr) -> Option<Response<Body>> {
+        let wait = self.limiter.check(peer.ip(), Instant::now()).err()?;
         let mut res = self.reject(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",

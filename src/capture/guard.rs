@@ -3,6 +3,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Mutex;
@@ -74,11 +75,17 @@ impl IpHasher {
     }
 }
 
-/// Token buckets by client key.
+/// Token buckets per client, keyed by a keyed hash of the client's address.
+///
+/// The key is a random SipHash key drawn when the limiter starts: buckets live only in memory
+/// and only as long as a client keeps sending, so they need no stable or rotating key — just
+/// one no other party knows, so nobody can aim collisions at a victim's bucket. This hash is
+/// cheap next to the HMAC a stored lead gets ([`IpHasher`]), and it is all a beacon pays.
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    key: std::hash::RandomState,
+    buckets: Mutex<HashMap<u64, (f64, Instant)>>,
 }
 
 impl RateLimiter {
@@ -87,19 +94,21 @@ impl RateLimiter {
         RateLimiter {
             per_second: f64::from(per_minute) / 60.0,
             burst: f64::from(burst.max(1)),
+            key: std::hash::RandomState::new(),
             buckets: Mutex::default(),
         }
     }
 
-    /// Takes a token for `key`; on refusal, how long until one is available.
-    pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
+    /// Takes a token for the client at `ip`; on refusal, how long until one is available.
+    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let client = self.key.hash_one(ip);
         let mut b = self.buckets.lock().expect("rate limiter");
         if b.len() > 100_000 {
             // Forget clients whose bucket has refilled: they are indistinguishable from new ones.
             let full = self.burst / self.per_second;
             b.retain(|_, (_, t)| now.duration_since(*t).as_secs_f64() < full);
         }
-        let (tokens, last) = b.entry(key.to_owned()).or_insert((self.burst, now));
+        let (tokens, last) = b.entry(client).or_insert((self.burst, now));
         *tokens =
             (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
         *last = now;
@@ -132,12 +141,13 @@ mod tests {
     fn bucket_allows_burst_then_refuses_then_refills() {
         let r = RateLimiter::new(60, 3);
         let t = Instant::now();
+        let (k, other): (IpAddr, IpAddr) = ("203.0.113.9".parse().unwrap(), "::1".parse().unwrap());
         for _ in 0..3 {
-            assert!(r.check("k", t).is_ok());
+            assert!(r.check(k, t).is_ok());
         }
-        let wait = r.check("k", t).unwrap_err();
+        let wait = r.check(k, t).unwrap_err();
         assert!(wait <= Duration::from_secs(1) && wait > Duration::ZERO);
-        assert!(r.check("other", t).is_ok(), "buckets are per client");
-        assert!(r.check("k", t + Duration::from_millis(1100)).is_ok());
+        assert!(r.check(other, t).is_ok(), "buckets are per client");
+        assert!(r.check(k, t + Duration::from_millis(1100)).is_ok());
     }
 }

@@ -170,7 +170,7 @@ impl App {
         token: &str,
     ) -> Response<Body> {
         // Guessing the token is throttled like any other client request.
-        if let Some(res) = self.rate_limited(&self.client_key(peer)) {
+        if let Some(res) = self.rate_limited(peer) {
             return res;
         }
         let secure = is_https(req.headers());

@@ -19,8 +19,7 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        let key = self.client_key(peer);
-        if let Some(res) = self.rate_limited(&key) {
+        if let Some(res) = self.rate_limited(peer) {
             return res;
         }
         let (_, answers, _) = match self.read_answers(req, MAX_EVENT_BYTES, true).await {

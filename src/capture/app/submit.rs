@@ -38,8 +38,7 @@ impl App {
                 origin,
             );
         };
-        let ip_hash = self.client_key(peer);
-        if let Some(res) = self.rate_limited(&ip_hash) {
+        if let Some(res) = self.rate_limited(peer) {
             return res;
         }
         let (headers, mut answers, json_body) = match self
@@ -73,7 +72,7 @@ impl App {
             referrer: meta.referrer.clone(),
             utm: meta.utm.clone(),
             user_agent,
-            ip_hash: Some(ip_hash),
+            ip_hash: Some(self.client_key(peer)),
             score: 0,
             qualified: false,
             spam_reason: None,
