@@ -189,10 +189,14 @@ impl App {
                 self.submit(req, peer, &form).await
             }
             (&Method::POST, "/api/v1/events") => self.event(req, peer).await,
+            // The rare routes' futures are boxed: they are large, and an unboxed one would
+            // make every request's future as large, copied on each submission and beacon.
             (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
-                self.admin(req).await
+                Box::pin(self.admin(req)).await
             }
-            (_, p) if crate::dashboard::is_dashboard_path(p) => self.dashboard(req, peer).await,
+            (_, p) if crate::dashboard::is_dashboard_path(p) => {
+                Box::pin(self.dashboard(req, peer)).await
+            }
             (&Method::GET, "/healthz") => match self.store.ping().await {
                 Ok(()) => json(StatusCode::OK, &json!({"status": "ok"})),
                 Err(e) => json(
@@ -217,7 +221,7 @@ impl App {
                 }
             }
             _ => match &self.site {
-                Some(_) => self.serve_page(req).await,
+                Some(_) => Box::pin(self.serve_page(req)).await,
                 None => error(
                     StatusCode::NOT_FOUND,
                     "not_found",
