@@ -22,15 +22,15 @@ impl App {
         if let Some(res) = self.rate_limited(peer) {
             return res;
         }
-        let (_, answers, _) = match self.read_answers(req, MAX_EVENT_BYTES, true).await {
+        let (_, mut answers, _) = match self.read_answers(req, MAX_EVENT_BYTES, true).await {
             Ok(x) => x,
             Err(res) => return res,
         };
-        let get = |k: &str| {
+        // Each field is read once: take it rather than copy it.
+        let mut get = |k: &str| {
             answers
-                .get(k)
-                .and_then(|v| v.first())
-                .cloned()
+                .remove(k)
+                .and_then(|v| v.into_iter().next())
                 .unwrap_or_default()
         };
         if get("type") != "exposure" {
