@@ -3,8 +3,8 @@
 use super::{FieldSpec, FieldType, FormSpec};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{OnceLock, RwLock};
 
 /// Submitted values: field name to one or more values, as the body parsers produce them.
 pub type Answers = BTreeMap<String, Vec<String>>;
@@ -110,6 +110,23 @@ fn email_re() -> &'static regex::Regex {
     })
 }
 
+/// A field's `pattern`, compiled once per process rather than on every submission; `None`
+/// if it does not compile. The cache holds one entry per distinct pattern of the site's forms.
+fn pattern_re(pattern: &str) -> Option<regex::Regex> {
+    static CACHE: OnceLock<RwLock<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    if let Some(re) = cache.read().expect("pattern cache").get(pattern) {
+        return re.clone();
+    }
+    // HTML's `pattern` matches the whole value.
+    let re = regex::Regex::new(&format!("^(?:{pattern})$")).ok();
+    cache
+        .write()
+        .expect("pattern cache")
+        .insert(pattern.to_owned(), re.clone());
+    re
+}
+
 fn check_text(f: &FieldSpec, v: &str) -> Result<Value, FieldError> {
     let len = v.chars().count();
     if len > f.max_len() {
@@ -174,9 +191,7 @@ fn check_text(f: &FieldSpec, v: &str) -> Result<Value, FieldError> {
         _ => {}
     }
     if let Some(p) = &f.pattern {
-        // HTML's `pattern` matches the whole value.
-        let re = regex::Regex::new(&format!("^(?:{p})$"))
-            .map_err(|_| err("pattern", "This field cannot be checked."))?;
+        let re = pattern_re(p).ok_or_else(|| err("pattern", "This field cannot be checked."))?;
         if !re.is_match(v) {
             return Err(err("pattern", "Use the requested format."));
         }
@@ -306,6 +321,21 @@ mod tests {
         assert_eq!(
             v.consent.as_deref(),
             Some("You may contact me about splitmark.")
+        );
+    }
+
+    #[test]
+    fn patterns_are_kept_apart_and_a_broken_one_refuses() {
+        for (pattern, good, bad) in [("[A-Z]+", "ABC", "123"), ("[0-9]+", "123", "ABC")] {
+            for _ in 0..2 {
+                assert!(pattern_re(pattern).unwrap().is_match(good), "{pattern}");
+                assert!(!pattern_re(pattern).unwrap().is_match(bad), "{pattern}");
+            }
+        }
+        assert!(pattern_re("[A-Z").is_none());
+        assert!(
+            pattern_re("[A-Z").is_none(),
+            "a broken pattern stays refused"
         );
     }
 
