@@ -27,7 +27,12 @@ fn hex(b: u8) -> Option<u8> {
 /// it is (as browsers leave it); bytes that do not form UTF-8 become U+FFFD.
 pub fn decode(s: &[u8]) -> String {
     if !s.iter().any(|&b| b == b'%' || b == b'+') {
-        return String::from_utf8_lossy(s).into_owned();
+        // Nearly always valid UTF-8 (the capture server checks whole bodies first): one
+        // validating copy, without the lossy decoder's chunk-by-chunk pass.
+        return match std::str::from_utf8(s) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(s).into_owned(),
+        };
     }
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
