@@ -104,6 +104,15 @@ impl SqliteStore {
     }
 }
 
+/// The writer's answer to a write; the write it hands back is dropped here, on the thread
+/// that allocated it.
+async fn answered<T, P>(rx: oneshot::Receiver<writer::Answer<T, P>>) -> StoreResult<T> {
+    let (answer, _write) = rx
+        .await
+        .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?;
+    answer
+}
+
 fn opt_str(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
     r.get(i)
 }
@@ -194,16 +203,16 @@ const DAILY_SQL: &str = "
 impl Store for SqliteStore {
     async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
         let (tx, rx) = oneshot::channel();
+        let lead =
+            writes::PreparedLead::new(lead).map_err(|e| StoreError::Database(e.to_string()))?;
         self.send(Op::Lead(Box::new(lead), Reply::new(tx)))?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        answered(rx).await
     }
 
     async fn record_exposure(&self, exposure: Exposure) -> StoreResult<ExposureReceipt> {
         let (tx, rx) = oneshot::channel();
         self.send(Op::Exposure(exposure, Reply::new(tx)))?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        answered(rx).await
     }
 
     async fn experiment_counts(
@@ -347,8 +356,7 @@ impl Store for SqliteStore {
             snapshot_lead,
         };
         self.send(Op::Erase(erasure, Reply::new(tx)))?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        answered(rx).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -22,12 +22,35 @@ fn now_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
+/// A lead with its stored text already formatted: the id, the timestamp and the answers'
+/// JSON. [`PreparedLead::new`] runs on the request's thread, so the single writer — which
+/// every lead waits for — only binds and inserts.
+pub(super) struct PreparedLead {
+    pub lead: NewLead,
+    /// Time-ordered id; unused when the lead turns out to be a duplicate.
+    pub id: String,
+    pub received_at: String,
+    pub answers: String,
+}
+
+impl PreparedLead {
+    pub fn new(lead: NewLead) -> serde_json::Result<PreparedLead> {
+        Ok(PreparedLead {
+            id: uuid::Uuid::now_v7().to_string(),
+            received_at: lead.received_at.to_rfc3339(),
+            answers: serde_json::to_string(&lead.answers)?,
+            lead,
+        })
+    }
+}
+
 /// Stores a lead, or answers with the earlier one when `recent` knows it as a duplicate.
 pub(super) fn insert_lead(
     tx: &Connection,
     recent: &mut RecentLeads,
-    lead: &NewLead,
+    prepared: &PreparedLead,
 ) -> rusqlite::Result<LeadReceipt> {
+    let lead = &prepared.lead;
     let at = now_ms(lead.received_at);
     if let Some(earlier) = recent.find(tx, &lead.dedupe_key, at - DEDUPE_WINDOW_SECS * 1000)? {
         return Ok(LeadReceipt {
@@ -36,21 +59,18 @@ pub(super) fn insert_lead(
             qualified: earlier.qualified,
         });
     }
-    let id = uuid::Uuid::now_v7().to_string();
     let flag = lead.attribution_flag.map(AttributionFlag::as_str);
-    let answers = serde_json::to_string(&lead.answers)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.prepare_cached(
         "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
             utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
     )?
     .execute(params![
-            id,
-            lead.received_at.to_rfc3339(),
+            prepared.id,
+            prepared.received_at,
             at,
             lead.form,
-            answers,
+            prepared.answers,
             lead.email,
             lead.experiment,
             lead.variant,
@@ -81,7 +101,7 @@ pub(super) fn insert_lead(
         .execute(params![exp, vis, var, at, lead.page])?;
     }
     Ok(LeadReceipt {
-        id,
+        id: prepared.id.clone(),
         duplicate: false,
         qualified: lead.qualified,
     })
@@ -186,7 +206,7 @@ mod tests {
     fn store(conn: &Connection, recent: &mut RecentLeads, key: &str, email: &str) {
         let mut lead = test_lead("f", key);
         lead.email = Some(email.into());
-        insert_lead(conn, recent, &lead).unwrap();
+        insert_lead(conn, recent, &PreparedLead::new(lead).unwrap()).unwrap();
     }
 
     fn lead_id(conn: &Connection, rowid: i64) -> String {
