@@ -200,11 +200,19 @@ fn check_text(f: &FieldSpec, v: &str) -> Result<Value, FieldError> {
 }
 
 fn check_field(f: &FieldSpec, values: &[String]) -> Result<Option<Value>, FieldError> {
-    let values: Vec<&str> = values
-        .iter()
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .collect();
+    let mut filled = values.iter().map(|v| v.trim()).filter(|v| !v.is_empty());
+    // Nearly every field has one value: only several values need a list.
+    match (filled.next(), filled.next()) {
+        (None, _) => check_filled(f, &[]),
+        (Some(one), None) => check_filled(f, &[one]),
+        (Some(a), Some(b)) => {
+            check_filled(f, &[a, b].into_iter().chain(filled).collect::<Vec<_>>())
+        }
+    }
+}
+
+/// Checks a field's non-empty, trimmed values.
+fn check_filled(f: &FieldSpec, values: &[&str]) -> Result<Option<Value>, FieldError> {
     let group = f.kind == FieldType::Checkbox && !f.options.is_empty();
     if values.is_empty() {
         if f.is_required() {

@@ -19,6 +19,14 @@ struct Created<'a> {
     qualified: bool,
 }
 
+/// `s` cut to at most `max` characters (at a character boundary, without walking a short one).
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
+}
+
 impl App {
     pub(super) async fn submit(
         &self,
@@ -53,7 +61,7 @@ impl App {
         let user_agent = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(512).collect());
+            .map(|s| cut(s, 512).to_owned());
         let visitor = meta
             .visitor
             .clone()
@@ -203,5 +211,16 @@ impl App {
             "text/html; charset=utf-8",
             page,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cut_keeps_whole_characters() {
+        assert_eq!(super::cut("abc", 5), "abc");
+        assert_eq!(super::cut("abcdef", 3), "abc");
+        assert_eq!(super::cut("ééé", 2), "éé", "two characters, four bytes");
+        assert_eq!(super::cut("ééé", 3), "ééé");
     }
 }
