@@ -333,6 +333,38 @@ mod tests {
     }
 
     #[test]
+    fn several_values_are_a_list_for_a_checkbox_group_only() {
+        let spec: FormSpec = toml::from_str(
+            r#"
+            [[fields]]
+            name = "topics"
+            type = "checkbox"
+            label = "Topics"
+            options = ["seo", "ads", "email"]
+            [[fields]]
+            name = "name"
+            label = "Name"
+            "#,
+        )
+        .unwrap();
+        let mut a = answers(&[("topics", "seo"), ("topics", " "), ("topics", "email")]);
+        a.insert("name".into(), vec!["Ann".into(), "  ".into()]);
+        let v = spec.validate(&a).unwrap();
+        assert_eq!(v.answers["topics"], serde_json::json!(["seo", "email"]));
+        assert_eq!(v.answers["name"], "Ann", "blank extra values do not count");
+        a.insert("name".into(), vec!["Ann".into(), "Bo".into()]);
+        assert_eq!(
+            spec.validate(&a).unwrap_err()["name"].code,
+            "too_many_values"
+        );
+        a.insert("topics".into(), vec!["seo".into(), "tv".into()]);
+        assert_eq!(
+            spec.validate(&a).unwrap_err()["topics"].code,
+            "not_an_option"
+        );
+    }
+
+    #[test]
     fn patterns_are_kept_apart_and_a_broken_one_refuses() {
         for (pattern, good, bad) in [("[A-Z]+", "ABC", "123"), ("[0-9]+", "123", "ABC")] {
             for _ in 0..2 {
