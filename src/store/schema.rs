@@ -85,6 +85,65 @@ const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX leads_email;
     "#,
+    // 6: leads lose the index behind `id TEXT PRIMARY KEY`. SQLite reads leads by row id
+    // (dedupe memory, erasure), never by id; ids are time-ordered UUIDs made by the writer's
+    // caller, so the index only enforced what cannot happen, and it cost every commit a
+    // b-tree insert and its pages in the WAL. SQLite cannot drop a primary key, so the table
+    // is rebuilt, row ids kept. The unused outbox goes first: its foreign key needed that
+    // index, and it will name its lead by id without one.
+    r#"
+    CREATE TABLE outbox_v6 (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        delivered_ms INTEGER,
+        last_error TEXT
+    );
+    INSERT INTO outbox_v6 SELECT id, lead_id, target, payload, attempts, next_attempt_ms, delivered_ms, last_error FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v6 RENAME TO outbox;
+    CREATE INDEX outbox_due ON outbox (delivered_ms, next_attempt_ms);
+    CREATE TABLE leads_v6 (
+        id TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        received_ms INTEGER NOT NULL,
+        form TEXT NOT NULL,
+        answers TEXT NOT NULL,
+        email TEXT,
+        experiment TEXT,
+        variant TEXT,
+        attribution_flag TEXT,
+        visitor TEXT,
+        page TEXT,
+        referrer TEXT,
+        utm_source TEXT,
+        utm_medium TEXT,
+        utm_campaign TEXT,
+        utm_term TEXT,
+        utm_content TEXT,
+        user_agent TEXT,
+        ip_hash TEXT,
+        score INTEGER NOT NULL,
+        qualified INTEGER NOT NULL,
+        spam_reason TEXT,
+        consent TEXT,
+        dedupe_key TEXT NOT NULL
+    );
+    INSERT INTO leads_v6 (rowid, id, received_at, received_ms, form, answers, email, experiment, variant,
+        attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term,
+        utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)
+    SELECT rowid, id, received_at, received_ms, form, answers, email, experiment, variant,
+        attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term,
+        utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key
+    FROM leads;
+    DROP TABLE leads;
+    ALTER TABLE leads_v6 RENAME TO leads;
+    CREATE INDEX leads_received ON leads (received_ms);
+    CREATE INDEX leads_form ON leads (form, received_ms);
+    "#,
 ];
 
 /// The schema version this build expects.
@@ -149,8 +208,8 @@ mod tests {
                 &c,
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads' ORDER BY name"
             ),
-            ["leads_form", "leads_received", "sqlite_autoindex_leads_1"],
-            "no index on a random key (visitor, email, dedupe key) is left"
+            ["leads_form", "leads_received"],
+            "no index on a random key (visitor, email, dedupe key, id) is left"
         );
         let n: i64 = c
             .query_row("SELECT COUNT(*) FROM leads", [], |r| r.get(0))
@@ -159,6 +218,47 @@ mod tests {
         // Running again is a no-op.
         migrate(&mut c).unwrap();
         assert_eq!(version(&c), CURRENT as i64);
+    }
+
+    #[test]
+    fn rebuilding_leads_keeps_every_column_row_id_and_outbox_row() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for sql in &MIGRATIONS[..5] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 5).unwrap();
+        c.execute_batch(
+            "INSERT INTO leads VALUES ('l1', 'at', 1, 'f', '{\"a\":1}', 'e@x', 'x', 'a', 'unknown_variant', 'v', '/p', 'r',
+                 's', 'm', 'c', 't', 'n', 'ua', 'ip', 7, 1, NULL, 'yes', 'k');
+             INSERT INTO leads (id, received_at, received_ms, form, answers, score, qualified, dedupe_key)
+                 VALUES ('l2', 'at', 2, 'f', '{}', 0, 0, 'k2');
+             DELETE FROM leads WHERE id = 'l2';
+             INSERT INTO leads (id, received_at, received_ms, form, answers, score, qualified, dedupe_key)
+                 VALUES ('l3', 'at', 3, 'f', '{}', 0, 0, 'k3');
+             INSERT INTO outbox (lead_id, target, payload, next_attempt_ms) VALUES ('l1', 'hook', '{}', 5);",
+        )
+        .unwrap();
+        let dump = |c: &Connection| {
+            texts(c, "SELECT rowid || '|' || id || '|' || received_at || '|' || received_ms || '|' || form || '|' || answers || '|' || email || '|' || experiment || '|' || variant || '|' || attribution_flag || '|' || visitor || '|' || page || '|' || referrer || '|' || utm_source || '|' || utm_medium || '|' || utm_campaign || '|' || utm_term || '|' || utm_content || '|' || user_agent || '|' || ip_hash || '|' || score || '|' || qualified || '|' || coalesce(spam_reason, '-') || '|' || consent || '|' || dedupe_key FROM leads WHERE id = 'l1'")
+        };
+        let before = dump(&c);
+        let rowids = texts(&c, "SELECT rowid || id FROM leads ORDER BY rowid");
+        migrate(&mut c).unwrap();
+        assert_eq!(dump(&c), before, "every column of a lead survives");
+        assert_eq!(before.len(), 1);
+        assert_eq!(
+            texts(&c, "SELECT rowid || id FROM leads ORDER BY rowid"),
+            rowids,
+            "row ids are kept"
+        );
+        assert_eq!(
+            texts(&c, "SELECT lead_id || target FROM outbox"),
+            ["l1hook"]
+        );
+        // Deleting a lead is no longer tied to the outbox by a foreign key.
+        c.execute("DELETE FROM leads WHERE id = 'l1'", []).unwrap();
+        assert_eq!(texts(&c, "PRAGMA foreign_key_check"), Vec::<String>::new());
     }
 
     #[test]
