@@ -58,13 +58,13 @@ impl App {
         };
         let json_reply = json_body || wants_json(&headers);
         let meta = split_meta(&mut answers);
+        let gotcha = meta.gotcha.is_some();
         let user_agent = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| cut(s, 512).to_owned());
         let visitor = meta
             .visitor
-            .clone()
             .filter(|v| valid_visitor(v))
             .or_else(|| cookie(&headers, VISITOR_COOKIE));
         let base = NewLead {
@@ -72,13 +72,14 @@ impl App {
             form: form_id.to_owned(),
             answers: serde_json::Map::new(),
             email: None,
-            experiment: meta.experiment.clone(),
-            variant: meta.variant.clone(),
+            // The meta fields move into the lead; later steps read them from `base`.
+            experiment: meta.experiment,
+            variant: meta.variant,
             attribution_flag: None,
-            visitor: visitor.clone(),
-            page: meta.page.clone(),
-            referrer: meta.referrer.clone(),
-            utm: meta.utm.clone(),
+            visitor,
+            page: meta.page,
+            referrer: meta.referrer,
+            utm: meta.utm,
             user_agent,
             ip_hash: Some(self.client_key(peer)),
             score: 0,
@@ -87,12 +88,14 @@ impl App {
             consent: None,
             dedupe_key: String::new(),
         };
-        if meta.gotcha.is_some() {
+        // The success answer needs the page after the lead has gone to the store.
+        let page = base.page.clone();
+        if gotcha {
             // Same answer as a real lead, so the bot learns nothing; stored, never counted.
             let raw: serde_json::Map<String, serde_json::Value> =
                 answers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             let lead = NewLead {
-                dedupe_key: dedupe_key(form_id, visitor.as_deref(), &raw),
+                dedupe_key: dedupe_key(form_id, base.visitor.as_deref(), &raw),
                 answers: raw,
                 spam_reason: Some("honeypot".into()),
                 ..base
@@ -102,10 +105,7 @@ impl App {
                     self.metrics
                         .spam
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    with_origin(
-                        self.success(form, &meta.page, &r.id, false, json_reply),
-                        origin,
-                    )
+                    with_origin(self.success(form, &page, &r.id, false, json_reply), origin)
                 }
                 Err(e) => self.store_error(&e),
             };
@@ -115,7 +115,7 @@ impl App {
             Err(errors) => return with_origin(self.invalid(&errors, json_reply), origin),
         };
         let score = form.score(&valid);
-        let attribution_flag = match (&meta.experiment, &meta.variant) {
+        let attribution_flag = match (&base.experiment, &base.variant) {
             (Some(e), v) => match manifest.experiment(e) {
                 None => Some(AttributionFlag::UnknownExperiment),
                 Some(x) if !v.as_deref().is_some_and(|v| x.has_variant(v)) => {
@@ -127,7 +127,7 @@ impl App {
             (None, None) => None,
         };
         let lead = NewLead {
-            dedupe_key: dedupe_key(form_id, visitor.as_deref(), &valid.answers),
+            dedupe_key: dedupe_key(form_id, base.visitor.as_deref(), &valid.answers),
             answers: valid.answers,
             email: valid.email,
             consent: valid.consent,
@@ -145,7 +145,7 @@ impl App {
                 };
                 counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 with_origin(
-                    self.success(form, &meta.page, &r.id, r.qualified, json_reply),
+                    self.success(form, &page, &r.id, r.qualified, json_reply),
                     origin,
                 )
             }
