@@ -186,11 +186,11 @@ impl App {
         let mut res = match (&method, path.as_str()) {
             (&Method::POST, p) if p.starts_with("/api/v1/forms/") => {
                 let form = p["/api/v1/forms/".len()..].trim_end_matches('/').to_owned();
-                self.submit(req, peer, &form).await
+                Box::pin(self.submit(req, peer, &form)).await
             }
-            (&Method::POST, "/api/v1/events") => self.event(req, peer).await,
-            // The rare routes' futures are boxed: they are large, and an unboxed one would
-            // make every request's future as large, copied on each submission and beacon.
+            // Each route's future is boxed on its own: the request's future, copied into its
+            // box on every request, stays small, and a beacon copies only its own handler's.
+            (&Method::POST, "/api/v1/events") => Box::pin(self.event(req, peer)).await,
             (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
                 Box::pin(self.admin(req)).await
             }
