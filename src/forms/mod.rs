@@ -30,13 +30,15 @@
 //! ]
 //! ```
 
+mod meta;
 mod render;
 mod score;
 mod validate;
 
+pub use meta::{cut_chars, split_meta, Meta};
 pub use render::{render_form, FormRender, FormTexts};
 pub use score::Score;
-pub use validate::{split_meta, Answers, FieldError, FieldErrors, Meta, ValidLead};
+pub use validate::{Answers, FieldError, FieldErrors, ValidLead};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

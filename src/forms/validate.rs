@@ -35,65 +35,6 @@ pub struct ValidLead {
     pub consent: Option<String>,
 }
 
-/// The hidden meta fields of a submission.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Meta {
-    /// `_experiment`
-    pub experiment: Option<String>,
-    /// `_variant`
-    pub variant: Option<String>,
-    /// `_visitor`
-    pub visitor: Option<String>,
-    /// `_page`
-    pub page: Option<String>,
-    /// `_referrer`
-    pub referrer: Option<String>,
-    /// `_gotcha` (the honeypot): anything here means a bot filled the form.
-    pub gotcha: Option<String>,
-    /// UTM parameters.
-    pub utm: crate::store::Utm,
-}
-
-/// Longest meta value kept; longer ones are cut (they are attribution, not answers).
-const META_MAX: usize = 512;
-
-/// Removes the meta fields (`_…`, `utm_…`) from `answers` and returns them.
-pub fn split_meta(answers: &mut Answers) -> Meta {
-    let mut take = |k: &str| -> Option<String> {
-        let v = answers.remove(k)?.into_iter().next()?;
-        let t = v.trim();
-        // Cut at the META_MAX-th character; the usual short, untrimmed value keeps its buffer.
-        let end = if t.len() <= META_MAX {
-            t.len()
-        } else {
-            t.char_indices().nth(META_MAX).map_or(t.len(), |(i, _)| i)
-        };
-        let kept = if end == v.len() {
-            v
-        } else {
-            t[..end].to_owned()
-        };
-        (!kept.is_empty()).then_some(kept)
-    };
-    let meta = Meta {
-        experiment: take("_experiment"),
-        variant: take("_variant"),
-        visitor: take("_visitor"),
-        page: take("_page"),
-        referrer: take("_referrer"),
-        gotcha: take("_gotcha"),
-        utm: crate::store::Utm {
-            source: take("utm_source"),
-            medium: take("utm_medium"),
-            campaign: take("utm_campaign"),
-            term: take("utm_term"),
-            content: take("utm_content"),
-        },
-    };
-    answers.retain(|k, _| !k.starts_with('_'));
-    meta
-}
-
 fn err(code: &'static str, message: impl Into<String>) -> FieldError {
     FieldError {
         code,
@@ -406,29 +347,5 @@ mod tests {
         assert_eq!(e["company_size"].code, "required");
         assert_eq!(e["consent"].code, "required");
         assert!(!e.contains_key("budget"));
-    }
-
-    #[test]
-    fn meta_is_split_off_and_cut() {
-        let mut a = good();
-        a.insert("_experiment".into(), vec!["hero".into()]);
-        a.insert("utm_source".into(), vec![" news ".into()]);
-        a.insert("_gotcha".into(), vec!["".into()]);
-        a.insert("_page".into(), vec!["p".repeat(2000)]);
-        a.insert("_referrer".into(), vec![format!(" {}", "é".repeat(600))]);
-        a.insert("_unknown".into(), vec!["x".into()]);
-        let m = split_meta(&mut a);
-        assert_eq!(m.experiment.as_deref(), Some("hero"));
-        assert_eq!(m.utm.source.as_deref(), Some("news"));
-        assert_eq!(m.gotcha, None);
-        assert_eq!(m.page.unwrap().len(), META_MAX);
-        assert_eq!(
-            m.referrer.as_deref(),
-            Some("é".repeat(META_MAX).as_str()),
-            "cut at a character, not a byte"
-        );
-        assert!(a
-            .keys()
-            .all(|k| !k.starts_with('_') && !k.starts_with("utm")));
     }
 }

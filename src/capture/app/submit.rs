@@ -3,7 +3,7 @@
 
 use super::{cookie, dedupe_key, valid_visitor, wants_json, with_origin, App, VISITOR_COOKIE};
 use crate::capture::http::{empty, json, with_type, Body};
-use crate::forms::{split_meta, FieldErrors};
+use crate::forms::{cut_chars, split_meta, FieldErrors};
 use crate::store::{AttributionFlag, NewLead};
 use chrono::Utc;
 use hyper::body::Incoming;
@@ -17,14 +17,6 @@ use std::net::SocketAddr;
 struct Created<'a> {
     id: &'a str,
     qualified: bool,
-}
-
-/// `s` cut to at most `max` characters (at a character boundary, without walking a short one).
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
 }
 
 impl App {
@@ -62,7 +54,7 @@ impl App {
         let user_agent = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|s| cut(s, 512).to_owned());
+            .map(|s| cut_chars(s, 512).to_owned());
         let visitor = meta
             .visitor
             .filter(|v| valid_visitor(v))
@@ -211,16 +203,5 @@ impl App {
             "text/html; charset=utf-8",
             page,
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cut_keeps_whole_characters() {
-        assert_eq!(super::cut("abc", 5), "abc");
-        assert_eq!(super::cut("abcdef", 3), "abc");
-        assert_eq!(super::cut("ééé", 2), "éé", "two characters, four bytes");
-        assert_eq!(super::cut("ééé", 3), "ééé");
     }
 }
