@@ -8,7 +8,7 @@
 
 use super::metrics::CommitMetrics;
 use super::*;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -330,31 +330,7 @@ impl Store for SqliteStore {
         let email = email.to_lowercase();
         // The scan for the email (there is no index on it: emails are random keys, and an
         // index would cost a random page write per lead) runs on a reader, not in the writer.
-        let find = email.clone();
-        let (rowids, snapshot_max, snapshot_lead) = self
-            .read(move |c| {
-                let (max, edge): (i64, String) = c
-                    .query_row(
-                        "SELECT rowid, id FROM leads ORDER BY rowid DESC LIMIT 1",
-                        [],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?
-                    .unwrap_or_default();
-                let mut st =
-                    c.prepare_cached("SELECT rowid FROM leads WHERE email = ?1 AND rowid <= ?2")?;
-                let ids = st
-                    .query_map(params![find, max], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<i64>>>()?;
-                Ok((ids, max, edge))
-            })
-            .await?;
-        let erasure = writes::Erasure {
-            email,
-            rowids,
-            snapshot_max,
-            snapshot_lead,
-        };
+        let erasure = self.read(move |c| writes::Erasure::scan(c, email)).await?;
         self.send(Op::Erase(erasure, Reply::new(tx)))?;
         answered(rx).await
     }

@@ -4,7 +4,7 @@
 
 use super::super::*;
 use super::recent::RecentLeads;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// An erasure by email, prepared on a reader connection so the writer never scans the table.
 pub(super) struct Erasure {
@@ -16,6 +16,31 @@ pub(super) struct Erasure {
     pub snapshot_max: i64,
     /// The lead id at `snapshot_max`, to tell that row from a later one given the same id.
     pub snapshot_lead: String,
+}
+
+impl Erasure {
+    /// Finds the leads with `email` (lower-cased) in a reader's snapshot, and that snapshot's
+    /// last row, so the writer can delete them and anything stored since.
+    pub fn scan(conn: &Connection, email: String) -> rusqlite::Result<Erasure> {
+        let (snapshot_max, snapshot_lead): (i64, String) = conn
+            .query_row(
+                "SELECT rowid, id FROM leads ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or_default();
+        let rowids = conn
+            .prepare_cached("SELECT rowid FROM leads WHERE email = ?1 AND rowid <= ?2")?
+            .query_map(params![email, snapshot_max], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        Ok(Erasure {
+            email,
+            rowids,
+            snapshot_max,
+            snapshot_lead,
+        })
+    }
 }
 
 fn now_ms(t: DateTime<Utc>) -> i64 {
