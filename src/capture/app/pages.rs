@@ -2,7 +2,7 @@
 //! marked with the visitor's variant before it leaves the server, so it needs no JavaScript
 //! to show the right variant, and the exposure is recorded here.
 
-use super::{cookie, valid_visitor, App, VISITOR_COOKIE};
+use super::{cookie, new_visitor_id, valid_visitor, App, VISITOR_COOKIE};
 use crate::capture::http::Body;
 use crate::experiments::Status;
 use crate::store::Exposure;
@@ -57,7 +57,7 @@ impl App {
             (Some(e), false) => {
                 let (visitor, new) = match cookie(&headers, VISITOR_COOKIE) {
                     Some(v) => (v, false),
-                    None => (uuid::Uuid::new_v4().to_string(), true),
+                    None => (new_visitor_id(Utc::now().timestamp_millis() as u64), true),
                 };
                 (
                     Some((e.id.clone(), e.assign(&visitor).to_owned(), visitor)),
