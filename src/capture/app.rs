@@ -5,6 +5,9 @@ mod dashboard;
 mod events;
 mod pages;
 mod submit;
+mod visitor;
+
+pub use visitor::VISITOR_COOKIE;
 
 use super::body::{self, BodyError, Kind};
 use super::guard::{IpHasher, RateLimiter};
@@ -26,8 +29,6 @@ use std::time::Instant;
 
 /// Largest exposure beacon.
 const MAX_EVENT_BYTES: usize = 8 * 1024;
-/// Cookie holding the first-party visitor id.
-pub const VISITOR_COOKIE: &str = "sm_vid";
 
 /// The capture application: shared by every connection.
 pub struct App {
@@ -82,38 +83,6 @@ fn raw_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-/// A cookie holding a visitor id, if it is a well-formed one.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    raw_cookie(headers, name).filter(|v| valid_visitor(v))
-}
-
-/// A new visitor id, made as the head script makes one (`assets/js/head.js`): the time in
-/// milliseconds in base 36, a dash, and a random UUID. New visitors' ids then sort by their
-/// first visit (eight base-36 digits last until 2059), so their exposure rows are appended at
-/// the end of the store's primary key instead of scattered over it: with random ids every
-/// first exposure rewrote a page of its own in the WAL.
-fn new_visitor_id(now_ms: u64) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let (mut n, mut time) = (now_ms, Vec::with_capacity(9));
-    loop {
-        time.push(DIGITS[(n % 36) as usize]);
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    time.reverse();
-    let time = String::from_utf8(time).expect("base-36 digits are ASCII");
-    format!("{time}-{}", uuid::Uuid::new_v4())
-}
-
-fn valid_visitor(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= 128
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 fn query_param(req: &Request<Incoming>, key: &str) -> Option<String> {
@@ -403,31 +372,5 @@ impl std::io::Write for HashWriter<'_> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_visitor_ids_start_with_the_time_as_the_head_script_makes_them() {
-        // The same instant as tests/js/head.test.mjs.
-        let id = new_visitor_id(1_764_000_000_000);
-        assert!(id.starts_with("midc1z40-"), "{id}");
-        assert_eq!(id.len(), "midc1z40-".len() + 36);
-        assert!(valid_visitor(&id));
-        assert_ne!(
-            id,
-            new_visitor_id(1_764_000_000_000),
-            "random after the time"
-        );
-        let later: Vec<String> = [0, 1, 35_999, 1_036_000_000_000]
-            .iter()
-            .map(|ms| new_visitor_id(1_764_000_000_000 + ms))
-            .collect();
-        let mut sorted = later.clone();
-        sorted.sort();
-        assert_eq!(sorted, later, "ids sort by the time they were made");
     }
 }

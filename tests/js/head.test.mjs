@@ -50,7 +50,7 @@ test("one exposure beacon per page view, and the cookie is set for 400 days", ()
 test("a new visitor gets a random id that starts with the time, so ids sort by first visit", () => {
   const config = { x: [{ i: "hero", v: [["a", 0.5], ["b", 0.5]] }], e: "/e", d: 0 };
   const { beacons, cookies } = run(config);
-  // 1764000000000 ms in base 36; the server makes its ids the same way (capture::app tests).
+  // 1764000000000 ms in base 36; the server makes its ids the same way (src/capture/app/visitor.rs).
   assert.equal(beacons[0][1].visitor, "midc1z40-11111111-2222-3333-4444-555555555555");
   assert.match(cookies[0], /^sm_vid=midc1z40-11111111-/);
   // Eight base-36 digits last until 2059; ordering is only for the store's locality, so a

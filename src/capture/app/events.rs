@@ -1,7 +1,8 @@
 //! `POST /api/v1/events`: exposure beacons as `sendBeacon` sends them; unique per visitor,
 //! bots ignored.
 
-use super::{no_content, valid_visitor, with_origin, App, MAX_EVENT_BYTES};
+use super::visitor::valid_visitor;
+use super::{no_content, with_origin, App, MAX_EVENT_BYTES};
 use crate::capture::http::Body;
 use crate::store::Exposure;
 use chrono::Utc;

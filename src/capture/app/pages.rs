@@ -2,7 +2,8 @@
 //! marked with the visitor's variant before it leaves the server, so it needs no JavaScript
 //! to show the right variant, and the exposure is recorded here.
 
-use super::{cookie, new_visitor_id, valid_visitor, App, VISITOR_COOKIE};
+use super::visitor::{new_visitor_id, valid_visitor, visitor_cookie, VISITOR_COOKIE};
+use super::App;
 use crate::capture::http::Body;
 use crate::experiments::Status;
 use crate::store::Exposure;
@@ -55,7 +56,7 @@ impl App {
         let skip = self.bots.is_bot(ua) || (self.settings.respect_dnt && opted_out(&headers));
         let (assignment, new_visitor) = match (experiment, skip) {
             (Some(e), false) => {
-                let (visitor, new) = match cookie(&headers, VISITOR_COOKIE) {
+                let (visitor, new) = match visitor_cookie(&headers) {
                     Some(v) => (v, false),
                     None => (new_visitor_id(Utc::now().timestamp_millis() as u64), true),
                 };

@@ -1,7 +1,8 @@
 //! `POST /api/v1/forms/{form}`: parse, split attribution, honeypot, validate, score, store,
 //! answer (303 for a plain post, 201 JSON for scripts, 422 with per-field messages).
 
-use super::{cookie, dedupe_key, valid_visitor, wants_json, with_origin, App, VISITOR_COOKIE};
+use super::visitor::{valid_visitor, visitor_cookie};
+use super::{dedupe_key, wants_json, with_origin, App};
 use crate::capture::http::{empty, json, with_type, Body};
 use crate::forms::{cut_chars, split_meta, FieldErrors};
 use crate::store::{AttributionFlag, NewLead};
@@ -58,7 +59,7 @@ impl App {
         let visitor = meta
             .visitor
             .filter(|v| valid_visitor(v))
-            .or_else(|| cookie(&headers, VISITOR_COOKIE));
+            .or_else(|| visitor_cookie(&headers));
         let base = NewLead {
             received_at: Utc::now(),
             form: form_id.to_owned(),
