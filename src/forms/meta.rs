@@ -22,6 +22,22 @@ pub struct Meta {
     pub utm: crate::store::Utm,
 }
 
+/// Names reserved for the hidden meta fields.
+pub const META_FIELDS: &[&str] = &[
+    "_form",
+    "_experiment",
+    "_variant",
+    "_visitor",
+    "_page",
+    "_referrer",
+    "_gotcha",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+];
+
 /// Longest meta value kept; longer ones are cut (they are attribution, not answers).
 const META_MAX: usize = 512;
 

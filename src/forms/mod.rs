@@ -35,7 +35,7 @@ mod render;
 mod score;
 mod validate;
 
-pub use meta::{cut_chars, split_meta, Meta};
+pub use meta::{cut_chars, split_meta, Meta, META_FIELDS};
 pub use render::{render_form, FormRender, FormTexts};
 pub use score::Score;
 pub use validate::{Answers, FieldError, FieldErrors, ValidLead};
@@ -237,22 +237,6 @@ fn default_submit() -> String {
 fn default_success() -> String {
     "Thank you! We will be in touch shortly.".into()
 }
-
-/// Names reserved for the hidden meta fields.
-pub const META_FIELDS: &[&str] = &[
-    "_form",
-    "_experiment",
-    "_variant",
-    "_visitor",
-    "_page",
-    "_referrer",
-    "_gotcha",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-];
 
 /// Form ids and field names: letters, digits, `_` and `-`.
 pub fn valid_name(s: &str) -> bool {
