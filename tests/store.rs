@@ -280,6 +280,72 @@ async fn reopening_keeps_data_and_close_flushes(url: String) {
     assert!(s.commit_stats().batch_size_sum >= 50);
 }
 
+/// Holds the database's write lock from another connection, so the store's writes wait.
+enum WriteLock {
+    Sqlite(rusqlite::Connection),
+    Pg(tokio_postgres::Client),
+}
+
+impl WriteLock {
+    async fn take(url: &str) -> WriteLock {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.execute_batch("BEGIN IMMEDIATE").unwrap();
+            return WriteLock::Sqlite(c);
+        }
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute("BEGIN; LOCK TABLE exposures IN EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        WriteLock::Pg(client)
+    }
+
+    async fn release(self) {
+        match self {
+            WriteLock::Sqlite(c) => c.execute_batch("COMMIT").unwrap(),
+            WriteLock::Pg(c) => c.batch_execute("COMMIT").await.unwrap(),
+        }
+    }
+}
+
+async fn queued_beacons_are_bounded_and_committed_on_close(url: String) {
+    let s = store::open(&url).await.unwrap();
+    let lock = WriteLock::take(&url).await;
+    for v in ["q1", "q2", "q3"] {
+        s.queue_exposure(exposure(v, "a"), 3).unwrap();
+    }
+    assert!(
+        matches!(
+            s.queue_exposure(exposure("q4", "a"), 3),
+            Err(store::StoreError::QueueFull)
+        ),
+        "the fourth beacon finds the queue full"
+    );
+    assert_eq!(s.commit_stats().queued_exposures, 3);
+    let closing = tokio::spawn({
+        let s = s.clone();
+        async move { s.close().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!closing.is_finished(), "close waits for the queued beacons");
+    lock.release().await;
+    closing.await.unwrap().unwrap();
+    assert_eq!(s.commit_stats().queued_exposures, 0);
+    assert_eq!(s.commit_stats().dropped_exposures, 0);
+    let again = store::open(&url).await.unwrap();
+    let counts = again.experiment_counts("hero", "demo").await.unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(
+        (counts[0].variant.as_str(), counts[0].visitors),
+        ("a", 3),
+        "every queued beacon was committed by close"
+    );
+}
+
 #[tokio::test]
 async fn unknown_database_urls_are_refused() {
     let e = store::open("mysql://x").await.err().unwrap().to_string();
@@ -312,4 +378,5 @@ on_both_stores!(
     listing_filters_paginates_and_erases,
     funnel_groups_leads_by_day_source_and_campaign,
     reopening_keeps_data_and_close_flushes,
+    queued_beacons_are_bounded_and_committed_on_close,
 );

@@ -89,6 +89,17 @@ impl Metrics {
             "Beacons from known bots, ignored.",
             self.bot_events.load(Relaxed),
         );
+        counter(
+            &mut s,
+            "splitmark_exposures_lost_total",
+            "Beacons answered whose commit then failed.",
+            store.dropped_exposures,
+        );
+        let _ = write!(
+            s,
+            "# HELP splitmark_exposures_queued Beacons answered and not yet committed.\n# TYPE splitmark_exposures_queued gauge\nsplitmark_exposures_queued {}\n",
+            store.queued_exposures
+        );
         s.push_str("# HELP splitmark_rejections_total Refused requests by error code.\n# TYPE splitmark_rejections_total counter\n");
         for (code, n) in self.rejections.lock().expect("metrics").iter() {
             let _ = writeln!(s, "splitmark_rejections_total{{code=\"{code}\"}} {n}");

@@ -17,6 +17,8 @@ pub struct Settings {
     pub rate_burst: u32,
     /// Honour Do Not Track / Global Privacy Control when assigning on the server.
     pub respect_dnt: bool,
+    /// Most exposure beacons answered and not yet committed; past it, beacons get 503.
+    pub beacon_queue: usize,
 }
 
 impl Default for Settings {
@@ -28,6 +30,7 @@ impl Default for Settings {
             rate_per_minute: 60,
             rate_burst: 20,
             respect_dnt: false,
+            beacon_queue: 10_000,
         }
     }
 }
@@ -63,6 +66,7 @@ impl Settings {
                 }
                 "max_body_bytes" => s.max_body_bytes = int(v)? as usize,
                 "max_fields" => s.max_fields = int(v)? as usize,
+                "beacon_queue" => s.beacon_queue = int(v)? as usize,
                 "rate_limit_per_minute" => s.rate_per_minute = int(v)? as u32,
                 "rate_limit_burst" => s.rate_burst = int(v)? as u32,
                 "respect_dnt" => {

@@ -53,6 +53,8 @@ impl CommitMetrics {
             commit_seconds_buckets: cumulative(&LATENCY_BOUNDS, &self.latency),
             batch_size_sum: self.batch_sum.load(Relaxed),
             batch_size_buckets: cumulative(&BATCH_BOUNDS, &self.batch),
+            queued_exposures: 0,
+            dropped_exposures: 0,
         }
     }
 }

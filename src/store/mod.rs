@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The schema could not be brought to the current version.
     #[error("schema migration failed: {0}")]
     Migration(String),
+    /// Too many beacons are waiting for their commit (see [`queue::BeaconQueue`]).
+    #[error("too many events are waiting to be stored")]
+    QueueFull,
     /// The `--db` URL is not one we understand.
     #[error("unsupported database URL {0:?} (expected sqlite:PATH or postgres://...)")]
     BadUrl(String),
@@ -308,6 +311,10 @@ pub struct CommitStats {
     pub batch_size_sum: u64,
     /// Cumulative batch-size histogram: (upper bound, count).
     pub batch_size_buckets: Vec<(f64, u64)>,
+    /// Beacons answered and not yet committed.
+    pub queued_exposures: u64,
+    /// Beacons answered whose commit failed (lost), since start.
+    pub dropped_exposures: u64,
 }
 
 /// Storage used by the capture server, the report and the dashboard.
@@ -322,6 +329,11 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt>;
     /// Record an exposure; the visitor's first variant sticks, repeats count as views.
     async fn record_exposure(&self, exposure: Exposure) -> StoreResult<ExposureReceipt>;
+    /// Queue an exposure for the next group commit and return at once, without waiting for
+    /// it to commit (a beacon's answer is never read). Refused with
+    /// [`StoreError::QueueFull`] when `limit` exposures are already waiting; [`Store::close`]
+    /// commits whatever is queued.
+    fn queue_exposure(&self, exposure: Exposure, limit: usize) -> StoreResult<()>;
     /// Per-variant counts of an experiment whose conversion is a submission of `goal_form`.
     async fn experiment_counts(
         &self,
@@ -357,6 +369,7 @@ pub type SharedStore = Arc<dyn Store>;
 
 mod metrics;
 pub mod postgres;
+pub mod queue;
 mod schema;
 pub mod sqlite;
 

@@ -4,7 +4,7 @@
 use super::visitor::valid_visitor;
 use super::{no_content, with_origin, App, MAX_EVENT_BYTES};
 use crate::capture::http::Body;
-use crate::store::Exposure;
+use crate::store::{Exposure, StoreError};
 use chrono::Utc;
 use hyper::body::Incoming;
 use hyper::header;
@@ -86,24 +86,39 @@ impl App {
             Some(_) => {}
         }
         let page = Some(get("page")).filter(|p| !p.is_empty());
+        let exposure = Exposure {
+            experiment,
+            variant,
+            visitor,
+            page,
+            at: Utc::now(),
+        };
+        // Answered once queued: the browser never reads a beacon's answer, so it does not
+        // wait for the commit (see `store::queue`).
         match self
             .store
-            .record_exposure(Exposure {
-                experiment,
-                variant,
-                visitor,
-                page,
-                at: Utc::now(),
-            })
-            .await
+            .queue_exposure(exposure, self.settings.beacon_queue)
         {
-            Ok(_) => {
+            Ok(()) => {
                 self.metrics
                     .exposures
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 with_origin(no_content(), origin)
             }
+            Err(StoreError::QueueFull) => with_origin(self.queue_full(), origin),
             Err(e) => self.store_error(&e),
         }
+    }
+
+    /// 503 with `Retry-After` when the store has fallen behind the beacons.
+    fn queue_full(&self) -> Response<Body> {
+        let mut res = self.reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many events are waiting to be stored; try again shortly",
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        res
     }
 }

@@ -8,9 +8,11 @@
 //! second sees the first's row. (A unique index on the key cannot express "within 5 minutes".)
 
 use super::metrics::CommitMetrics;
+use super::queue::{BeaconQueue, Slot};
 use super::*;
 use deadpool_postgres::{Manager, Pool};
 use std::time::Instant;
+use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
@@ -19,7 +21,63 @@ mod schema;
 /// PostgreSQL-backed [`Store`].
 pub struct PgStore {
     pool: Pool,
-    metrics: CommitMetrics,
+    metrics: Arc<CommitMetrics>,
+    beacons: Arc<BeaconQueue>,
+    /// Queued beacons go to [`beacon_writer`]; taken (closed) by [`Store::close`].
+    beacon_tx: std::sync::Mutex<Option<mpsc::UnboundedSender<(Exposure, Slot)>>>,
+    beacon_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// One exposure: the first variant sticks; an exposure implied by a submission has 0 views,
+/// so the first beacon after it is still the first view. Atomic across instances.
+const EXPOSURE_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 1, $5)
+     ON CONFLICT (experiment, visitor) DO UPDATE SET views = exposures.views + 1, last_ms = EXCLUDED.last_ms
+     RETURNING variant, views";
+
+/// Most queued beacons written in one transaction.
+const BEACON_BATCH: usize = 512;
+
+/// Commits queued beacons in groups: whatever is waiting goes into one transaction, its
+/// statements pipelined on one connection. Ends when the store closes the queue, after
+/// writing everything sent before.
+async fn beacon_writer(
+    pool: Pool,
+    metrics: Arc<CommitMetrics>,
+    mut rx: mpsc::UnboundedReceiver<(Exposure, Slot)>,
+) {
+    let mut batch = Vec::with_capacity(BEACON_BATCH);
+    while rx.recv_many(&mut batch, BEACON_BATCH).await > 0 {
+        let started = Instant::now();
+        match write_beacons(&pool, &batch).await {
+            Ok(()) => metrics.observe(started.elapsed().as_secs_f64(), batch.len()),
+            Err(e) => {
+                eprintln!(
+                    "storage error: {} queued exposures were not stored: {e}",
+                    batch.len()
+                );
+                batch.drain(..).for_each(|(_, slot)| slot.lost());
+            }
+        }
+        batch.clear();
+    }
+}
+
+async fn write_beacons(pool: &Pool, batch: &[(Exposure, Slot)]) -> StoreResult<()> {
+    let mut client = pool.get().await.map_err(unavailable)?;
+    let tx = client.transaction().await.map_err(db_err)?;
+    let stmt = tx.prepare_cached(EXPOSURE_SQL).await.map_err(db_err)?;
+    let rows: Vec<_> = batch
+        .iter()
+        .map(|(e, _)| (e, e.at.timestamp_millis()))
+        .collect();
+    let (t, st) = (&tx, &stmt);
+    futures_util::future::try_join_all(rows.iter().map(|(e, ms)| async move {
+        t.query_one(st, &[&e.experiment, &e.visitor, &e.variant, ms, &e.page])
+            .await
+    }))
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -36,9 +94,15 @@ impl PgStore {
             .max_size(16)
             .build()
             .map_err(unavailable)?;
+        let metrics = Arc::new(CommitMetrics::default());
+        let (beacon_tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(beacon_writer(pool.clone(), metrics.clone(), rx));
         let store = PgStore {
             pool,
-            metrics: CommitMetrics::default(),
+            metrics,
+            beacons: Arc::default(),
+            beacon_tx: std::sync::Mutex::new(Some(beacon_tx)),
+            beacon_task: tokio::sync::Mutex::new(Some(task)),
         };
         store.migrate().await?;
         Ok(store)
@@ -197,13 +261,9 @@ impl Store for PgStore {
         let started = Instant::now();
         let client = self.pool.get().await.map_err(unavailable)?;
         let ms = e.at.timestamp_millis();
-        // One statement, atomic across instances: the first variant sticks; an exposure implied
-        // by a submission has 0 views, so the first beacon after it is still the first view.
         let row = client
             .query_one(
-                "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 1, $5)
-                 ON CONFLICT (experiment, visitor) DO UPDATE SET views = exposures.views + 1, last_ms = EXCLUDED.last_ms
-                 RETURNING variant, views",
+                EXPOSURE_SQL,
                 &[&e.experiment, &e.visitor, &e.variant, &ms, &e.page],
             )
             .await
@@ -214,6 +274,16 @@ impl Store for PgStore {
             first: views == 1,
             variant: row.get(0),
         })
+    }
+
+    fn queue_exposure(&self, exposure: Exposure, limit: usize) -> StoreResult<()> {
+        let slot = self.beacons.reserve(limit)?;
+        let guard = self.beacon_tx.lock().expect("beacon queue");
+        let tx = guard
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+        tx.send((exposure, slot))
+            .map_err(|_| StoreError::Unavailable("the beacon writer has stopped".into()))
     }
 
     async fn experiment_counts(
@@ -361,11 +431,20 @@ impl Store for PgStore {
     }
 
     fn commit_stats(&self) -> CommitStats {
-        self.metrics.snapshot()
+        CommitStats {
+            queued_exposures: self.beacons.queued() as u64,
+            dropped_exposures: self.beacons.dropped(),
+            ..self.metrics.snapshot()
+        }
     }
 
     async fn close(&self) -> StoreResult<()> {
-        // Every write already committed before it was answered; closing only drops connections.
+        // Leads and erasures committed before they were answered; queued beacons are written
+        // now, then the connections are dropped.
+        drop(self.beacon_tx.lock().expect("beacon queue").take());
+        if let Some(task) = self.beacon_task.lock().await.take() {
+            let _ = task.await;
+        }
         self.pool.close();
         Ok(())
     }

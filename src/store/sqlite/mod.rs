@@ -24,6 +24,7 @@ use writer::{writer, Op, Reply};
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     tx: Mutex<Option<mpsc::Sender<Op>>>,
+    beacons: Arc<queue::BeaconQueue>,
     path: PathBuf,
     readers: Arc<Mutex<Vec<Connection>>>,
     metrics: Arc<CommitMetrics>,
@@ -68,6 +69,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             tx: Mutex::new(Some(tx)),
+            beacons: Arc::default(),
             path: path.to_path_buf(),
             readers: Arc::default(),
             metrics,
@@ -215,6 +217,11 @@ impl Store for SqliteStore {
         answered(rx).await
     }
 
+    fn queue_exposure(&self, exposure: Exposure, limit: usize) -> StoreResult<()> {
+        let slot = self.beacons.reserve(limit)?;
+        self.send(Op::Queued(exposure, slot))
+    }
+
     async fn experiment_counts(
         &self,
         experiment: &str,
@@ -340,7 +347,11 @@ impl Store for SqliteStore {
     }
 
     fn commit_stats(&self) -> CommitStats {
-        self.metrics.snapshot()
+        CommitStats {
+            queued_exposures: self.beacons.queued() as u64,
+            dropped_exposures: self.beacons.dropped(),
+            ..self.metrics.snapshot()
+        }
     }
 
     async fn close(&self) -> StoreResult<()> {

@@ -7,6 +7,7 @@
 //! healthy batch paying two extra statements per write.
 
 use super::super::metrics::CommitMetrics;
+use super::super::queue::Slot;
 use super::super::*;
 use super::recent::RecentLeads;
 use super::writes::{erase, insert_lead, record_exposure, Erasure, PreparedLead};
@@ -22,6 +23,8 @@ pub const MAX_BATCH: usize = 1024;
 pub(super) enum Op {
     Lead(Box<PreparedLead>, Reply<LeadReceipt, Box<PreparedLead>>),
     Exposure(Exposure, Reply<ExposureReceipt, Exposure>),
+    /// A beacon already answered: nobody waits for its commit, only its queue slot does.
+    Queued(Exposure, Slot),
     Erase(Erasure, Reply<u64, Erasure>),
     Close(oneshot::Sender<()>),
 }
@@ -60,6 +63,9 @@ fn run(conn: &Connection, recent: &mut RecentLeads, op: &mut Op) -> rusqlite::Re
     match op {
         Op::Lead(lead, reply) => reply.result = Some(Ok(insert_lead(conn, recent, lead)?)),
         Op::Exposure(e, reply) => reply.result = Some(Ok(record_exposure(conn, e)?)),
+        Op::Queued(e, _) => {
+            record_exposure(conn, e)?;
+        }
         Op::Erase(erasure, reply) => reply.result = Some(Ok(erase(conn, erasure)?)),
         Op::Close(_) => {}
     }
@@ -76,6 +82,7 @@ fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, recent: &mut RecentLeads, op
         match op {
             Op::Lead(_, r) => r.result = Some(Err(db_err(&e))),
             Op::Exposure(_, r) => r.result = Some(Err(db_err(&e))),
+            Op::Queued(_, slot) => slot.failed = true,
             Op::Erase(_, r) => r.result = Some(Err(db_err(&e))),
             Op::Close(_) => {}
         }
@@ -114,6 +121,8 @@ fn answer(batch: Vec<Op>, committed: rusqlite::Result<()>) -> Option<oneshot::Se
         match op {
             Op::Lead(w, r) => r.send(failed.as_deref(), w),
             Op::Exposure(w, r) => r.send(failed.as_deref(), w),
+            Op::Queued(_, slot) if failed.is_some() || slot.failed => slot.lost(),
+            Op::Queued(..) => {}
             Op::Erase(w, r) => r.send(failed.as_deref(), w),
             Op::Close(tx) => closing = Some(tx),
         }
