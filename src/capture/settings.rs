@@ -1,5 +1,7 @@
 //! `[capture]` settings from `splitmark.toml`.
 
+pub mod network;
+
 use crate::config::Config;
 
 /// Limits and policies of the capture server.
@@ -17,6 +19,8 @@ pub struct Settings {
     pub rate_burst: u32,
     /// Honour Do Not Track / Global Privacy Control when assigning on the server.
     pub respect_dnt: bool,
+    /// Trusted proxies, timeouts, the connection cap, the metrics listener.
+    pub network: network::NetworkSettings,
 }
 
 impl Default for Settings {
@@ -28,6 +32,7 @@ impl Default for Settings {
             rate_per_minute: 60,
             rate_burst: 20,
             respect_dnt: false,
+            network: network::NetworkSettings::default(),
         }
     }
 }
@@ -70,6 +75,7 @@ impl Settings {
                         .as_bool()
                         .ok_or("[capture] respect_dnt must be true or false")?
                 }
+                k if network::KEYS.contains(&k) => s.network.set(k, v)?,
                 "endpoint" | "retention_days" => {}
                 other => return Err(format!("[capture] has an unknown setting {other:?}")),
             }
