@@ -227,6 +227,8 @@ struct Activity {
     /// When the last request finished (`None`: no request has started yet), from the open.
     last_done: Mutex<Option<Instant>>,
     opened: Instant,
+    /// Wakes the watchdog when a request finishes, so it moves its deadline.
+    finished: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -235,6 +237,7 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             last_done: Mutex::new(None),
             opened: Instant::now(),
+            finished: tokio::sync::Notify::new(),
         }
     }
 
@@ -259,7 +262,10 @@ impl Activity {
                 // A request is in progress: look again once a new one could have gone idle.
                 tokio::time::sleep(limits.idle_timeout.min(limits.header_timeout)).await;
             } else {
-                tokio::time::sleep_until(deadline).await;
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => {}
+                    _ = self.finished.notified() => {}
+                }
             }
         }
     }
@@ -272,6 +278,7 @@ impl Drop for Busy {
     fn drop(&mut self) {
         *self.0.last_done.lock().expect("activity") = Some(Instant::now());
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.finished.notify_one();
     }
 }
 
