@@ -282,6 +282,7 @@ async fn exposures_are_unique_bots_ignored_and_conversions_counted() {
     let metrics = h
         .http
         .get(format!("{}/metrics", h.base))
+        .bearer_auth(common::capture::ADMIN_TOKEN)
         .send()
         .await
         .unwrap()

@@ -3,15 +3,18 @@
 mod admin;
 mod dashboard;
 mod events;
+mod network;
 mod pages;
 mod submit;
 mod visitor;
 
+pub use network::MetricsListener;
 pub use visitor::VISITOR_COOKIE;
 
 use super::body::{self, BodyError, Kind};
+use super::client::Client;
 use super::guard::{IpHasher, RateLimiter};
-use super::http::{empty, error, json, with_type, Body};
+use super::http::{empty, error, json, Body};
 use super::metrics::Metrics;
 use super::settings::Settings;
 use super::static_files::StaticSite;
@@ -156,8 +159,10 @@ impl App {
         peer: SocketAddr,
     ) -> Response<Body> {
         let started = Instant::now();
-        let mut res = self.route(req, peer).await;
+        let client = self.client(peer, req.headers());
+        let mut res = self.route(req, client).await;
         self.metrics.observe(started.elapsed().as_secs_f64());
+        network::close_after_timeout(&mut res);
         res.headers_mut().insert(
             "x-content-type-options",
             HeaderValue::from_static("nosniff"),
@@ -165,7 +170,7 @@ impl App {
         res
     }
 
-    async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    async fn route(&self, req: Request<Incoming>, peer: Client) -> Response<Body> {
         let path = req.uri().path().to_owned();
         let method = req.method().clone();
         let public_api = path.starts_with("/api/v1/forms/") || path == "/api/v1/events";
@@ -193,11 +198,7 @@ impl App {
                     &json!({"status": "unavailable", "error": e.to_string()}),
                 ),
             },
-            (&Method::GET, "/metrics") => with_type(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                self.metrics.render(&self.store.commit_stats()),
-            ),
+            (&Method::GET, "/metrics") => self.metrics_for_admin(&req),
             (_, p) if p.starts_with("/api/") => {
                 if public_api {
                     self.reject(
@@ -280,12 +281,12 @@ impl App {
             .append(header::VARY, HeaderValue::from_static("Origin"));
     }
 
-    fn client_key(&self, peer: SocketAddr) -> String {
-        self.hasher.hash(peer.ip(), Utc::now().date_naive())
+    fn client_key(&self, peer: Client) -> String {
+        self.hasher.hash(peer.ip, Utc::now().date_naive())
     }
 
-    fn rate_limited(&self, peer: SocketAddr) -> Option<Response<Body>> {
-        let wait = self.limiter.check(peer.ip(), Instant::now()).err()?;
+    fn rate_limited(&self, peer: Client) -> Option<Response<Body>> {
+        let wait = self.limiter.check(peer.ip, Instant::now()).err()?;
         let mut res = self.reject(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -315,7 +316,7 @@ impl App {
             )));
         }
         let json_body = matches!(kind, Kind::Json);
-        let bytes = body::read_limited(&parts.headers, incoming, max)
+        let bytes = body::read_within(&parts.headers, incoming, max, self.body_timeout())
             .await
             .map_err(fail)?;
         let answers = body::parse(&kind, bytes, self.settings.max_fields)

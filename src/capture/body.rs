@@ -22,6 +22,8 @@ pub enum BodyError {
     Unsupported(String),
     /// Malformed or not UTF-8 (400).
     Malformed(String),
+    /// Did not arrive within the body timeout (408).
+    TimedOut(String),
 }
 
 impl BodyError {
@@ -33,12 +35,16 @@ impl BodyError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             BodyError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_body"),
+            BodyError::TimedOut(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
         }
     }
     /// Human-readable message.
     pub fn message(&self) -> &str {
         match self {
-            BodyError::TooLarge(m) | BodyError::Unsupported(m) | BodyError::Malformed(m) => m,
+            BodyError::TooLarge(m)
+            | BodyError::Unsupported(m)
+            | BodyError::Malformed(m)
+            | BodyError::TimedOut(m) => m,
         }
     }
 }
@@ -112,6 +118,24 @@ pub async fn read_limited(
             "the body could not be read: {e}"
         ))),
     }
+}
+
+/// [`read_limited`], giving up when the whole body has not arrived within `timeout`: a
+/// client trickling its body a byte at a time must not hold a connection forever.
+pub async fn read_within(
+    headers: &HeaderMap,
+    body: Incoming,
+    max: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, BodyError> {
+    tokio::time::timeout(timeout, read_limited(headers, body, max))
+        .await
+        .unwrap_or_else(|_| {
+            Err(BodyError::TimedOut(format!(
+                "the body did not arrive within {} s",
+                timeout.as_secs()
+            )))
+        })
 }
 
 fn push(

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod body;
+pub mod client;
 pub mod guard;
 pub mod http;
 pub mod live_reload;
@@ -50,6 +51,7 @@ impl Handler for App {
 /// A running capture server.
 pub struct CaptureServer {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     app: Arc<App>,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
@@ -59,6 +61,10 @@ impl CaptureServer {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+    /// The address of the token-free metrics listener, when `[capture] metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
     /// The application (metrics, manifest reloads).
     pub fn app(&self) -> &Arc<App> {
@@ -131,18 +137,43 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.bind))?;
     let addr = listener.local_addr()?;
     let (shutdown, signal) = Shutdown::new();
-    let task = tokio::spawn(server::serve(
+    let metrics_addr = start_metrics_listener(&app, signal.clone()).await?;
+    let task = tokio::spawn(server::serve_with(
         listener,
         app.clone(),
         signal,
         Duration::from_secs(10),
+        app.settings().network.limits.clone(),
     ));
     Ok(CaptureServer {
         addr,
+        metrics_addr,
         app,
         shutdown,
         task,
     })
+}
+
+/// Starts the token-free `/metrics` listener when `[capture] metrics_bind` asks for one.
+pub async fn start_metrics_listener(
+    app: &Arc<App>,
+    signal: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(bind) = app.settings().network.metrics_bind else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind} ([capture] metrics_bind): {e}"))?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(server::serve_with(
+        listener,
+        Arc::new(app::MetricsListener(app.clone())),
+        signal,
+        Duration::from_secs(1),
+        app.settings().network.limits.clone(),
+    ));
+    Ok(Some(addr))
 }
 
 /// `splitmark capture`: runs until SIGTERM or Ctrl-C, then shuts down gracefully.
@@ -161,6 +192,9 @@ pub fn run(mut opts: CaptureOptions) -> anyhow::Result<()> {
     rt.block_on(async {
         let server = start(opts).await?;
         println!("Capture server listening on http://{}", server.addr());
+        if let Some(m) = server.metrics_addr() {
+            println!("Metrics (no token) on http://{m}/metrics");
+        }
         server::os_signal().await;
         eprintln!("Shutting down: finishing open requests and flushing the store");
         server.stop().await;

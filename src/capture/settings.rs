@@ -1,5 +1,7 @@
 //! `[capture]` settings from `splitmark.toml`.
 
+pub mod network;
+
 use crate::config::Config;
 
 /// Limits and policies of the capture server.
@@ -19,6 +21,8 @@ pub struct Settings {
     pub respect_dnt: bool,
     /// Most exposure beacons answered and not yet committed; past it, beacons get 503.
     pub beacon_queue: usize,
+    /// Trusted proxies, timeouts, the connection cap, the metrics listener.
+    pub network: network::NetworkSettings,
 }
 
 impl Default for Settings {
@@ -31,6 +35,7 @@ impl Default for Settings {
             rate_burst: 20,
             respect_dnt: false,
             beacon_queue: 10_000,
+            network: network::NetworkSettings::default(),
         }
     }
 }
@@ -74,6 +79,7 @@ impl Settings {
                         .as_bool()
                         .ok_or("[capture] respect_dnt must be true or false")?
                 }
+                k if network::KEYS.contains(&k) => s.network.set(k, v)?,
                 "endpoint" | "retention_days" => {}
                 other => return Err(format!("[capture] has an unknown setting {other:?}")),
             }

@@ -166,11 +166,14 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         api: api.clone(),
     });
     let (shutdown, signal) = Shutdown::new();
-    let task = tokio::spawn(server::serve(
+    // The `[capture]` connection limits and metrics listener apply to `serve` too.
+    crate::capture::start_metrics_listener(&api, signal.clone()).await?;
+    let task = tokio::spawn(server::serve_with(
         listener,
         router,
         signal,
         Duration::from_secs(2),
+        api.settings().network.limits.clone(),
     ));
     Ok(DevServer {
         addr,

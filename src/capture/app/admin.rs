@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 impl App {
     /// The refusal for a request without a valid admin token, if it has none.
-    fn refuse_unauthorized(&self, req: &Request<Incoming>) -> Option<Response<Body>> {
+    pub(super) fn refuse_unauthorized(&self, req: &Request<Incoming>) -> Option<Response<Body>> {
         let Some(token) = &self.admin_token else {
             return Some(self.reject(
                 StatusCode::FORBIDDEN,

@@ -1,29 +1,22 @@
 //! `/admin/`: the dashboard's routes, login and session handling.
 //!
 //! Login trades the admin token for a signed session cookie (HttpOnly, SameSite=Strict,
-//! Secure when the request came over https). Only two requests change state, log in and
-//! log out; both are POSTs that must come from this origin, and SameSite=Strict keeps the
-//! session off every cross-site request, so no CSRF token is needed.
+//! Secure when a trusted proxy says the client came over https). Only two requests change
+//! state, log in and log out; both are POSTs that must come from this origin, and
+//! SameSite=Strict keeps the session off every cross-site request, so no CSRF token is needed.
 
 use super::{query_param, raw_cookie, App};
 use crate::capture::body;
+use crate::capture::client::Client;
 use crate::capture::http::{with_type, Body};
 use crate::dashboard::{self, session, Dashboard, LeadFilters, LeadsPage};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
 /// Largest login form accepted.
 const MAX_LOGIN_BYTES: usize = 4 * 1024;
-
-/// Whether the client reached us over https (directly or through a proxy that says so).
-fn is_https(headers: &HeaderMap) -> bool {
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
-    h("x-forwarded-proto").eq_ignore_ascii_case("https")
-        || h("forwarded").to_ascii_lowercase().contains("proto=https")
-}
 
 /// Refuses cross-site form posts: browsers send `Origin` (and `Sec-Fetch-Site`) on them.
 fn same_origin(headers: &HeaderMap) -> bool {
@@ -97,11 +90,7 @@ impl App {
         raw_cookie(headers, session::COOKIE).is_some_and(|v| session::verify(token, &v, now()))
     }
 
-    pub(super) async fn dashboard(
-        &self,
-        req: Request<Incoming>,
-        peer: SocketAddr,
-    ) -> Response<Body> {
+    pub(super) async fn dashboard(&self, req: Request<Incoming>, peer: Client) -> Response<Body> {
         let dash = &self.dashboard;
         let Some(token) = self.admin_token.clone() else {
             return html(
@@ -133,8 +122,8 @@ impl App {
             }
             (&Method::POST, "/admin/login") => return self.login(req, peer, dash, &token).await,
             (&Method::POST, "/admin/logout") => {
-                let secure = is_https(req.headers());
-                return redirect("/admin/login", Some(session::set_cookie(None, secure)));
+                // Secure only when a trusted proxy says the client came over https.
+                return redirect("/admin/login", Some(session::set_cookie(None, peer.https)));
             }
             _ => {}
         }
@@ -165,7 +154,7 @@ impl App {
     async fn login(
         &self,
         req: Request<Incoming>,
-        peer: SocketAddr,
+        peer: Client,
         dash: &Dashboard,
         token: &str,
     ) -> Response<Body> {
@@ -173,9 +162,14 @@ impl App {
         if let Some(res) = self.rate_limited(peer) {
             return res;
         }
-        let secure = is_https(req.headers());
         let (parts, incoming) = req.into_parts();
-        let given = match body::read_limited(&parts.headers, incoming, MAX_LOGIN_BYTES).await {
+        let body = body::read_within(
+            &parts.headers,
+            incoming,
+            MAX_LOGIN_BYTES,
+            self.body_timeout(),
+        );
+        let given = match body.await {
             Ok(bytes) => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
                 .ok()
                 .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "token"))
@@ -188,7 +182,10 @@ impl App {
         };
         if !given.is_empty() && bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
             let value = session::issue(token, now());
-            redirect("/admin/", Some(session::set_cookie(Some(&value), secure)))
+            redirect(
+                "/admin/",
+                Some(session::set_cookie(Some(&value), peer.https)),
+            )
         } else {
             self.metrics.reject("unauthorized");
             html(

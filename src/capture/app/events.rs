@@ -3,16 +3,16 @@
 
 use super::visitor::valid_visitor;
 use super::{no_content, with_origin, App, MAX_EVENT_BYTES};
+use crate::capture::client::Client;
 use crate::capture::http::Body;
 use crate::store::{Exposure, StoreError};
 use chrono::Utc;
 use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Request, Response, StatusCode};
-use std::net::SocketAddr;
 
 impl App {
-    pub(super) async fn event(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    pub(super) async fn event(&self, req: Request<Incoming>, peer: Client) -> Response<Body> {
         let origin = self.allowed_origin(req.headers());
         let ua = req
             .headers()

@@ -3,6 +3,7 @@
 
 use super::visitor::{valid_visitor, visitor_cookie};
 use super::{dedupe_key, wants_json, with_origin, App};
+use crate::capture::client::Client;
 use crate::capture::http::{empty, json, with_type, Body};
 use crate::forms::{cut_chars, split_meta, FieldErrors};
 use crate::store::{AttributionFlag, NewLead};
@@ -11,7 +12,6 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
-use std::net::SocketAddr;
 
 /// The `201` answer to a script: the lead's id and whether it qualified.
 #[derive(serde::Serialize)]
@@ -24,7 +24,7 @@ impl App {
     pub(super) async fn submit(
         &self,
         req: Request<Incoming>,
-        peer: SocketAddr,
+        peer: Client,
         form_id: &str,
     ) -> Response<Body> {
         let manifest = self.manifest();
