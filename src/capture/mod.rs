@@ -9,6 +9,7 @@ pub mod guard;
 pub mod http;
 pub mod live_reload;
 pub mod metrics;
+pub mod retention;
 pub mod server;
 pub mod settings;
 pub mod static_files;
@@ -53,6 +54,8 @@ pub struct CaptureServer {
     app: Arc<App>,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
+    /// The hourly retention purge, when a window is configured.
+    purge: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl CaptureServer {
@@ -67,6 +70,9 @@ impl CaptureServer {
     /// Graceful shutdown: stop accepting, finish in-flight requests, flush the store.
     pub async fn stop(self) {
         self.shutdown.trigger();
+        if let Some(purge) = &self.purge {
+            purge.abort();
+        }
         let _ = self.task.await;
         let _ = self.app.store().close().await;
     }
@@ -125,6 +131,9 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .unwrap_or_else(|| opts.root.join("public"))
         .join(MANIFEST_PATH);
     let manifest = Manifest::load(&manifest_path)?;
+    let config = Config::load(&opts.root).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let policy = retention::policy(&config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
     let app = Arc::new(build_app(&opts, manifest, None).await?);
     let listener = tokio::net::TcpListener::bind(&opts.bind)
         .await
@@ -137,11 +146,13 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         signal,
         Duration::from_secs(10),
     ));
+    let purge = retention::spawn(app.store().clone(), policy);
     Ok(CaptureServer {
         addr,
         app,
         shutdown,
         task,
+        purge,
     })
 }
 
