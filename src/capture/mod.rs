@@ -78,7 +78,8 @@ impl CaptureServer {
     }
 }
 
-fn db_url(root: &std::path::Path, db: Option<&str>) -> String {
+/// The `--db` URL, or the default SQLite file under the site root.
+pub fn db_url(root: &std::path::Path, db: Option<&str>) -> String {
     db.map_or_else(
         || format!("sqlite:{}", root.join(".splitmark/leads.db").display()),
         str::to_owned,

@@ -373,6 +373,7 @@ pub trait Store: Send + Sync + 'static {
 /// A shared handle to whichever store `--db` chose.
 pub type SharedStore = Arc<dyn Store>;
 
+pub mod export;
 mod metrics;
 pub mod postgres;
 pub mod retention;

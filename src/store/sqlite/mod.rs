@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 
+pub mod backup;
 mod recent;
 mod retention;
 mod writer;
