@@ -131,10 +131,10 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .clone()
         .unwrap_or_else(|| opts.root.join("public"))
         .join(MANIFEST_PATH);
-    let manifest = Manifest::load(&manifest_path)?;
     let config = Config::load(&opts.root).map_err(|d| anyhow::anyhow!("{d}"))?;
     let policy = retention::policy(&config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
+    let manifest = Manifest::load(&manifest_path)?;
     let app = Arc::new(build_app(&opts, manifest, None).await?);
     let listener = tokio::net::TcpListener::bind(&opts.bind)
         .await
