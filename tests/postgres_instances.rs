@@ -8,7 +8,7 @@ use common::capture::{DEMO_FORM, LANDING};
 use common::process::{CaptureProcess, TOKEN};
 use common::*;
 
-const VISITORS: usize = 120;
+const VISITORS: usize = 300;
 
 async fn post(http: &reqwest::Client, url: String, ct: &str, body: String) -> reqwest::Response {
     http.post(url)
