@@ -6,6 +6,7 @@
 //! the report. `capture` talks to storage only through [`store::Store`].
 
 pub mod capture;
+pub mod cli_data;
 pub mod config;
 pub mod content;
 pub mod dashboard;

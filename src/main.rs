@@ -88,6 +88,52 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the stored leads as CSV, JSON or NDJSON (streamed; safe while `capture` runs).
+    Export {
+        /// Site root (for the default database).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Database: sqlite:PATH or postgres://user:pass@host/db (default: sqlite:ROOT/.splitmark/leads.db).
+        #[arg(long)]
+        db: Option<String>,
+        /// csv, json or ndjson.
+        #[arg(long, default_value = "csv")]
+        format: splitmark::store::export::ExportFormat,
+        /// Only this form's leads.
+        #[arg(long)]
+        form: Option<String>,
+        /// Only leads received on or after this day (YYYY-MM-DD, UTC) or RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only leads received up to this day, inclusive (YYYY-MM-DD, UTC), or before this RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Erase every lead with this email address (right to erasure).
+    Erase {
+        /// The person's email address.
+        email: String,
+        /// Site root (for the default database).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Database: sqlite:PATH or postgres://user:pass@host/db (default: sqlite:ROOT/.splitmark/leads.db).
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Copy a SQLite database consistently, even while `capture` writes to it.
+    Backup {
+        /// The copy to write.
+        out: PathBuf,
+        /// Site root (for the default database).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Database: sqlite:PATH (default: sqlite:ROOT/.splitmark/leads.db).
+        #[arg(long)]
+        db: Option<String>,
+    },
     /// Print the variant a visitor gets in an experiment (from the built manifest).
     Assign {
         /// Experiment id.
@@ -160,6 +206,36 @@ fn main() -> ExitCode {
             db,
             json,
         } => splitmark::capture::report_command(&root, db.as_deref(), experiment.as_deref(), json),
+        Command::Export {
+            root,
+            db,
+            format,
+            form,
+            since,
+            until,
+            output,
+        } => splitmark::cli_data::export(&splitmark::cli_data::ExportOptions {
+            root,
+            db,
+            format,
+            form,
+            since,
+            until,
+            output: output.clone(),
+        })
+        .map(|n| {
+            if let Some(out) = output {
+                eprintln!("Exported {n} leads to {}", out.display());
+            }
+        }),
+        Command::Erase { email, root, db } => {
+            splitmark::cli_data::erase(&root, db.as_deref(), &email)
+                .map(|n| println!("Erased {n} leads of {email}"))
+        }
+        Command::Backup { out, root, db } => {
+            splitmark::cli_data::backup(&root, db.as_deref(), &out)
+                .map(|()| println!("Backed up to {}", out.display()))
+        }
         Command::Assign {
             experiment,
             visitor,

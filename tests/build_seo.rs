@@ -222,3 +222,29 @@ fn minify_keeps_the_page_and_shrinks_it() {
     assert_eq!(texts(&doc, "title"), [format!("{HOSTILE} — Test site")]);
     assert_eq!(jsonld(&doc)["@graph"][0]["headline"], HOSTILE);
 }
+
+#[test]
+fn generate_feeds_false_leaves_a_sections_feed_out() {
+    let s = Site::new(&[
+        ("content/blog/_index.md", "+++\ntitle = \"Blog\"\n+++\n"),
+        (
+            "content/blog/post.md",
+            "+++\ntitle = \"Post\"\ndate = 2024-05-01\n+++\nBody.\n",
+        ),
+        (
+            "content/news/_index.md",
+            "+++\ntitle = \"News\"\ngenerate_feeds = false\n+++\n",
+        ),
+        (
+            "content/news/item.md",
+            "+++\ntitle = \"Item\"\ndate = 2024-05-01\n+++\nBody.\n",
+        ),
+    ]);
+    s.build_ok();
+    assert!(s.out("blog/atom.xml").is_file());
+    assert!(s.out("news/index.html").is_file());
+    assert!(
+        !s.out("news/atom.xml").exists(),
+        "the news feed was turned off"
+    );
+}

@@ -1,44 +1,37 @@
 //! Nothing acknowledged is lost: many concurrent submissions against the real binary,
 //! `kill -9` mid-stream, restart, and every submission that got a 2xx is in the database.
+//! On SQLite and on PostgreSQL.
 
 mod common;
+use common::process::{CaptureProcess, TOKEN};
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const FORMS: &str = "[forms.demo]\n[[forms.demo.fields]]\nname = \"email\"\ntype = \"email\"\nlabel = \"Email\"\nrequired = true\n[capture]\nrate_limit_per_minute = 1000000\nrate_limit_burst = 1000000\n";
 
-fn spawn(site: &Site, db: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_splitmark"))
-        .args(["capture", "--root"])
-        .arg(site.root())
-        .args(["--bind", "127.0.0.1:0", "--db", db])
-        .env("SPLITMARK_ADMIN_TOKEN", "t")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
-    (child, addr)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_submissions_survive_kill_9_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    survive_kill_9(format!("sqlite:{}", dir.path().join("leads.db").display())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_submissions_survive_kill_9() {
+async fn acknowledged_submissions_survive_kill_9_on_postgres() {
+    if let Some(url) = common::postgres::schema_url("the kill -9 durability test").await {
+        survive_kill_9(url).await;
+    }
+}
+
+async fn survive_kill_9(db: String) {
     let site = Site::new(&[
         ("splitmark.toml", &format!("{CONFIG}{FORMS}")),
         ("content/a.md", "+++\ntitle = \"A\"\n+++\n"),
     ]);
     site.build_ok();
-    let db = format!("sqlite:{}", site.root().join("data/leads.db").display());
-    let (mut child, addr) = spawn(&site, &db);
-    let url = format!("http://{addr}/api/v1/forms/demo");
+    let mut server = CaptureProcess::start(&site, &db);
+    let url = format!("{}/api/v1/forms/demo", server.base());
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let client = reqwest::Client::builder()
@@ -80,8 +73,7 @@ async fn acknowledged_submissions_survive_kill_9() {
     while acked.lock().unwrap().len() < 500 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    server.kill(); // SIGKILL
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
@@ -89,18 +81,17 @@ async fn acknowledged_submissions_survive_kill_9() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 500);
 
-    let (mut child, addr) = spawn(&site, &db);
+    let server = CaptureProcess::start(&site, &db);
     let leads: serde_json::Value = client
-        .get(format!("http://{addr}/api/v1/leads?format=json"))
-        .bearer_auth("t")
+        .get(format!("{}/api/v1/leads?format=json", server.base()))
+        .bearer_auth(TOKEN)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server);
     let stored: std::collections::HashSet<String> = leads["leads"]
         .as_array()
         .unwrap()

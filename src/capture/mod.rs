@@ -10,6 +10,7 @@ pub mod guard;
 pub mod http;
 pub mod live_reload;
 pub mod metrics;
+pub mod retention;
 pub mod server;
 pub mod settings;
 pub mod static_files;
@@ -55,6 +56,8 @@ pub struct CaptureServer {
     app: Arc<App>,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
+    /// The hourly retention purge, when a window is configured.
+    purge: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl CaptureServer {
@@ -73,12 +76,16 @@ impl CaptureServer {
     /// Graceful shutdown: stop accepting, finish in-flight requests, flush the store.
     pub async fn stop(self) {
         self.shutdown.trigger();
+        if let Some(purge) = &self.purge {
+            purge.abort();
+        }
         let _ = self.task.await;
         let _ = self.app.store().close().await;
     }
 }
 
-fn db_url(root: &std::path::Path, db: Option<&str>) -> String {
+/// The `--db` URL, or the default SQLite file under the site root.
+pub fn db_url(root: &std::path::Path, db: Option<&str>) -> String {
     db.map_or_else(
         || format!("sqlite:{}", root.join(".splitmark/leads.db").display()),
         str::to_owned,
@@ -130,6 +137,9 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .clone()
         .unwrap_or_else(|| opts.root.join("public"))
         .join(MANIFEST_PATH);
+    let config = Config::load(&opts.root).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let policy = retention::policy(&config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
     let manifest = Manifest::load(&manifest_path)?;
     let app = Arc::new(build_app(&opts, manifest, None).await?);
     let listener = tokio::net::TcpListener::bind(&opts.bind)
@@ -145,12 +155,14 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         Duration::from_secs(10),
         app.settings().network.limits.clone(),
     ));
+    let purge = retention::spawn(app.store().clone(), policy);
     Ok(CaptureServer {
         addr,
         metrics_addr,
         app,
         shutdown,
         task,
+        purge,
     })
 }
 

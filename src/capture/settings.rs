@@ -47,6 +47,14 @@ pub fn origin_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
+/// `[capture] endpoint`: empty (same origin) or an absolute http(s) URL.
+fn check_endpoint(v: &toml::Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(s) if s.is_empty() || s.starts_with("http://") || s.starts_with("https://") => Ok(()),
+        _ => Err("[capture] endpoint must be \"\" (same origin) or an absolute http(s) URL".into()),
+    }
+}
+
 impl Settings {
     /// Reads `[capture]`; unknown keys and wrong types are errors.
     pub fn from_config(config: &Config) -> Result<Settings, String> {
@@ -80,7 +88,11 @@ impl Settings {
                         .ok_or("[capture] respect_dnt must be true or false")?
                 }
                 k if network::KEYS.contains(&k) => s.network.set(k, v)?,
-                "endpoint" | "retention_days" => {}
+                // Read by the build (forms post there) and by `capture::retention`.
+                "endpoint" => check_endpoint(v)?,
+                "retention_days" => {
+                    super::retention::parse_days(v)?;
+                }
                 other => return Err(format!("[capture] has an unknown setting {other:?}")),
             }
         }
@@ -88,5 +100,35 @@ impl Settings {
             s.allowed_origins.extend(origin_of(&config.base_url));
         }
         Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(capture: &str) -> Result<Settings, String> {
+        let c = Config::parse(&format!(
+            "base_url = \"https://x.test\"\n[capture]\n{capture}"
+        ))
+        .unwrap();
+        Settings::from_config(&c)
+    }
+
+    #[test]
+    fn endpoint_and_retention_are_checked_not_swallowed() {
+        assert!(settings("endpoint = \"https://api.x.test\"\nretention_days = 30\n").is_ok());
+        assert!(settings("endpoint = \"\"\n").is_ok());
+        for bad in [
+            "endpoint = 5",
+            "endpoint = \"api.x.test\"",
+            "retention_days = 0",
+            "retention_days = \"30\"",
+        ] {
+            assert!(settings(bad).is_err(), "{bad}");
+        }
+        assert!(settings("retention = 30")
+            .unwrap_err()
+            .contains("unknown setting"));
     }
 }

@@ -54,6 +54,8 @@ pub struct FrontMatter {
     pub paginate_by: Option<usize>,
     /// Section only: `date` (newest first, default), `weight`, `title`.
     pub sort_by: Option<String>,
+    /// Section only: `false` leaves the section's Atom feed out (default: one is written).
+    pub generate_feeds: Option<bool>,
 }
 
 /// Keys the build understands; every other key goes to `extra`.
@@ -274,6 +276,14 @@ fn from_value(
     for (k, v) in moved {
         fm.extra.entry(k).or_insert(v);
     }
+    if let Some(order) = fm.sort_by.as_deref() {
+        if !["date", "weight", "title"].contains(&order) {
+            return Err(at(
+                "sort_by",
+                format!("sort_by must be \"date\", \"weight\" or \"title\", got {order:?}"),
+            ));
+        }
+    }
     fm.date = date;
     fm.updated = updated;
     for (name, terms) in std::mem::take(&mut fm.taxonomies) {
@@ -353,6 +363,17 @@ mod tests {
         assert_eq!(t.date, y.date);
         assert_eq!(t.tags, vec!["a", "b"]);
         assert_eq!(y.tags, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn sort_by_and_generate_feeds_are_read_not_ignored() {
+        let fm = parse("+++\nsort_by = \"weight\"\ngenerate_feeds = false\n+++\n").unwrap();
+        assert_eq!(fm.sort_by.as_deref(), Some("weight"));
+        assert_eq!(fm.generate_feeds, Some(false));
+        let e = parse("+++\ntitle = \"x\"\nsort_by = \"titel\"\n+++\n").unwrap_err();
+        assert!(e.message.contains("sort_by must be"), "{e}");
+        assert_eq!(e.line, 3, "{e}");
+        assert!(parse("+++\ngenerate_feeds = \"no\"\n+++\n").is_err());
     }
 
     #[test]

@@ -229,6 +229,9 @@ pub struct FormSpec {
     /// Lead scoring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qualification: Option<Qualification>,
+    /// Days this form's leads are kept; overrides `[capture] retention_days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_days: Option<u32>,
 }
 
 fn default_submit() -> String {
@@ -282,6 +285,9 @@ impl FormSpec {
                     errs.push(format!("field {n:?}: min_length is above max_length"));
                 }
             }
+        }
+        if self.retain_days == Some(0) {
+            errs.push("retain_days must be a positive number of days".into());
         }
         if let Some(q) = &self.qualification {
             for r in &q.rules {
@@ -407,6 +413,25 @@ rules = [
             errs.iter().any(|e| e.contains("\"email\" appears twice")),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn retain_days_is_a_positive_whole_number() {
+        let parse = |v: &str| {
+            let t: toml::Table =
+                toml::from_str(&format!("[demo]\nfields = []\nretain_days = {v}\n")).unwrap();
+            parse_forms(&t)
+        };
+        let (forms, errs) = parse("30");
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(forms["demo"].retain_days, Some(30));
+        for bad in ["0", "-3", "1.5", "\"30\""] {
+            let errs = parse(bad).1;
+            assert!(
+                errs.len() == 1 && errs[0].contains("[forms.demo]"),
+                "{bad}: {errs:?}"
+            );
+        }
     }
 
     #[test]

@@ -73,6 +73,12 @@ impl SiteExperiments {
             .get("respect_dnt")
             .and_then(toml::Value::as_bool)
             .unwrap_or(false);
+        // The build reads these two; a value of the wrong type is an error, not the default.
+        errors.extend(
+            crate::capture::settings::Settings::from_config(config)
+                .err()
+                .map(|e| Diagnostic::file(crate::config::CONFIG_FILE, e)),
+        );
         let site = SiteExperiments {
             forms: Arc::new(forms),
             by_path: Arc::new(by_path),

@@ -94,7 +94,8 @@ pub fn plan(data: &SiteData<'_>, tera: &Tera) -> Vec<RenderJob> {
         for n in 1..=pages_of(s.pages.len(), per) {
             jobs.push(RenderJob::SectionList { section: i, n });
         }
-        if i > 0 && !s.pages.is_empty() && tera.contains_template("atom.xml") {
+        let feed_wanted = s.doc.meta.generate_feeds != Some(false);
+        if i > 0 && feed_wanted && !s.pages.is_empty() && tera.contains_template("atom.xml") {
             jobs.push(RenderJob::Feed(Some(i)));
         }
     }

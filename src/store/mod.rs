@@ -10,6 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use retention::{PageCursor, PageQuery, PurgeCounts, RetentionPolicy};
+
 /// Result type of every storage call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -358,6 +360,22 @@ pub trait Store: Send + Sync + 'static {
     async fn erase_leads(&self, email: &str) -> StoreResult<u64>;
     /// Cheap liveness check for `/healthz`.
     async fn ping(&self) -> StoreResult<()>;
+    /// Deletes what `policy` no longer keeps at `now`: old leads with their deliveries, and
+    /// exposures of visitors gone before the window (see [`retention`]). In short
+    /// transactions, so the capture server keeps writing meanwhile.
+    async fn purge_expired(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PurgeCounts>;
+    /// Up to `limit` leads matching `query`, oldest first, after `after`: pages for a
+    /// streamed export that stay consistent while new leads arrive.
+    async fn lead_page(
+        &self,
+        query: &PageQuery,
+        after: Option<&PageCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>>;
     /// Write-path figures for `/metrics`.
     fn commit_stats(&self) -> CommitStats;
     /// Flush queued writes and stop the writer (graceful shutdown).
@@ -367,9 +385,11 @@ pub trait Store: Send + Sync + 'static {
 /// A shared handle to whichever store `--db` chose.
 pub type SharedStore = Arc<dyn Store>;
 
+pub mod export;
 mod metrics;
 pub mod postgres;
 pub mod queue;
+pub mod retention;
 mod schema;
 pub mod sqlite;
 

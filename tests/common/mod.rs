@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod postgres;
+pub mod process;
 
 use scraper::{Html, Selector};
 use splitmark::site::{self, BuildOptions};

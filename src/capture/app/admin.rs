@@ -1,7 +1,7 @@
 //! Admin endpoints: experiment counts, lead export and erasure. Bearer token, compared in
 //! constant time; never CORS-open.
 
-use super::{neutralize_cell, query_param, App};
+use super::{query_param, App};
 use crate::capture::http::{json, with_type, Body};
 use crate::store::{Lead, LeadQuery};
 use hyper::body::Incoming;
@@ -174,56 +174,4 @@ pub(super) fn lead_query(req: &Request<Incoming>) -> LeadQuery {
 }
 
 /// Leads as CSV; every cell is neutralised against spreadsheet formulas.
-pub fn leads_csv(leads: &[Lead]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "id",
-        "received_at",
-        "form",
-        "email",
-        "qualified",
-        "score",
-        "experiment",
-        "variant",
-        "attribution_flag",
-        "visitor",
-        "page",
-        "referrer",
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "utm_term",
-        "utm_content",
-        "spam_reason",
-        "consent",
-        "answers",
-    ])?;
-    for l in leads {
-        let n = &l.lead;
-        let o = |v: &Option<String>| neutralize_cell(v.as_deref().unwrap_or(""));
-        let flag = n.attribution_flag.map(|f| f.as_str().to_owned());
-        w.write_record([
-            neutralize_cell(&l.id),
-            n.received_at.to_rfc3339(),
-            neutralize_cell(&n.form),
-            o(&n.email),
-            n.qualified.to_string(),
-            n.score.to_string(),
-            o(&n.experiment),
-            o(&n.variant),
-            o(&flag),
-            o(&n.visitor),
-            o(&n.page),
-            o(&n.referrer),
-            o(&n.utm.source),
-            o(&n.utm.medium),
-            o(&n.utm.campaign),
-            o(&n.utm.term),
-            o(&n.utm.content),
-            o(&n.spam_reason),
-            o(&n.consent),
-            neutralize_cell(&serde_json::Value::Object(n.answers.clone()).to_string()),
-        ])?;
-    }
-    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-}
+pub use crate::store::export::leads_csv;

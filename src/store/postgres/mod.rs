@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
+mod retention;
 mod schema;
 
 /// PostgreSQL-backed [`Store`].
@@ -428,6 +429,23 @@ impl Store for PgStore {
             .await
             .map(|_| ())
             .map_err(db_err)
+    }
+
+    async fn purge_expired(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PurgeCounts> {
+        retention::purge(&self.pool, policy, now).await
+    }
+
+    async fn lead_page(
+        &self,
+        query: &PageQuery,
+        after: Option<&PageCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        retention::page(&self.pool, query, after, limit).await
     }
 
     fn commit_stats(&self) -> CommitStats {

@@ -14,7 +14,9 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 
+pub mod backup;
 mod recent;
+mod retention;
 mod writer;
 mod writes;
 
@@ -344,6 +346,26 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    async fn purge_expired(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PurgeCounts> {
+        let policy = policy.clone();
+        self.read(move |c| retention::purge(c, &policy, now)).await
+    }
+
+    async fn lead_page(
+        &self,
+        query: &PageQuery,
+        after: Option<&PageCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        let (q, after) = (query.clone(), after.cloned());
+        self.read(move |c| retention::page(c, &q, after.as_ref(), limit))
+            .await
     }
 
     fn commit_stats(&self) -> CommitStats {

@@ -1,0 +1,93 @@
+//! The real `splitmark capture` binary as a child process: its address, its log, and a guard
+//! that kills it when the test ends.
+
+use super::Site;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The admin token the child runs with.
+pub const TOKEN: &str = "t";
+
+/// A running `splitmark capture`; killed (SIGKILL) on drop.
+pub struct CaptureProcess {
+    pub child: Child,
+    /// `host:port` it listens on.
+    pub addr: String,
+    /// Every line it wrote to standard error so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl CaptureProcess {
+    /// Starts `splitmark capture` over `site` (built, for the manifest) on `db`.
+    pub fn start(site: &Site, db: &str) -> CaptureProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_splitmark"))
+            .args(["capture", "--root"])
+            .arg(site.root())
+            .args(["--bind", "127.0.0.1:0", "--db", db])
+            .env("SPLITMARK_ADMIN_TOKEN", TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[capture] {line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut p = CaptureProcess {
+            child,
+            addr: String::new(),
+            log,
+        };
+        assert!(
+            line.contains("listening on http://"),
+            "the server did not start: {line:?}, log {:?}",
+            p.log.lock().unwrap()
+        );
+        p.addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+        p
+    }
+
+    /// `http://host:port`.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Waits (up to 30 s) for a log line containing `text`, and returns it.
+    pub fn wait_for_log(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(l) = self.log.lock().unwrap().iter().find(|l| l.contains(text)) {
+                return l.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {text:?} in {:?}",
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the server at once (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for CaptureProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
