@@ -1,16 +1,24 @@
-//! `public/_splitmark/manifest.json`: what the capture server needs from a build.
+//! `.splitmark/manifest.json`: what the capture server needs from a build.
 //!
 //! Forms (full specs, to validate submissions) and experiments (variants and weights, to assign
-//! and count). Written by the build, read by `splitmark capture` and `splitmark assign`.
+//! and count). Written by the build, read by `splitmark capture`, `report` and `assign`.
+//!
+//! It holds the qualification rules and every experiment, paused and draft ones included, so it
+//! lives outside the deployable output: nothing in the browser reads it, and nobody should.
 
 use crate::experiments::{ExperimentSpec, Status};
 use crate::forms::FormSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Where the manifest lives inside the output folder.
-pub const MANIFEST_PATH: &str = "_splitmark/manifest.json";
+/// Where the manifest lives under the site root unless `--manifest` says otherwise.
+pub const DEFAULT_MANIFEST: &str = ".splitmark/manifest.json";
+
+/// The manifest path: `explicit` when given, else [`DEFAULT_MANIFEST`] under `root`.
+pub fn manifest_path(root: &Path, explicit: Option<&Path>) -> PathBuf {
+    explicit.map_or_else(|| root.join(DEFAULT_MANIFEST), Path::to_path_buf)
+}
 
 /// Current manifest format.
 pub const VERSION: u32 = 1;
@@ -95,11 +103,12 @@ impl ExperimentManifest {
 impl Manifest {
     /// Reads a manifest file.
     pub fn load(path: &Path) -> anyhow::Result<Manifest> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read {}: {e} (run `splitmark build` first)",
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => anyhow::anyhow!(
+                "no manifest at {}: run `splitmark build` first (or point --manifest at the one it wrote)",
                 path.display()
-            )
+            ),
+            _ => anyhow::anyhow!("cannot read the manifest {}: {e}", path.display()),
         })?;
         let m: Manifest = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{} is not a valid manifest: {e}", path.display()))?;

@@ -196,10 +196,7 @@ async fn with_visitor(c: &Client, base: &str, visitor: &str) {
 }
 
 fn expected_in(site: &Site, experiment: &str, visitor: &str) -> String {
-    let dir = site
-        .root()
-        .join(".splitmark/serve/public/_splitmark/manifest.json");
-    splitmark::manifest::Manifest::load(&dir)
+    splitmark::manifest::Manifest::load(&site.manifest_file())
         .unwrap()
         .experiment(experiment)
         .unwrap()

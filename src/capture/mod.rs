@@ -15,7 +15,7 @@ pub mod static_files;
 pub mod urlencoded;
 
 use crate::config::Config;
-use crate::manifest::{Manifest, MANIFEST_PATH};
+use crate::manifest::Manifest;
 use app::{App, AppParts};
 use http::Body;
 use hyper::body::Incoming;
@@ -35,10 +35,12 @@ pub struct CaptureOptions {
     pub bind: String,
     /// Database URL (default `sqlite:<root>/.splitmark/leads.db`).
     pub db: Option<String>,
-    /// Built site to serve too (also where the manifest is read).
+    /// Built site to serve too.
     pub site: Option<PathBuf>,
     /// Admin token (default: `SPLITMARK_ADMIN_TOKEN`).
     pub admin_token: Option<String>,
+    /// The manifest the build wrote (default `<root>/.splitmark/manifest.json`).
+    pub manifest: Option<PathBuf>,
 }
 
 impl Handler for App {
@@ -119,12 +121,10 @@ pub async fn build_app(
 
 /// Starts the capture server and returns once it listens.
 pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
-    let manifest_path = opts
-        .site
-        .clone()
-        .unwrap_or_else(|| opts.root.join("public"))
-        .join(MANIFEST_PATH);
-    let manifest = Manifest::load(&manifest_path)?;
+    let manifest = Manifest::load(&crate::manifest::manifest_path(
+        &opts.root,
+        opts.manifest.as_deref(),
+    ))?;
     let app = Arc::new(build_app(&opts, manifest, None).await?);
     let listener = tokio::net::TcpListener::bind(&opts.bind)
         .await
@@ -184,11 +184,12 @@ pub async fn handle_api(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr)
 /// `splitmark report`: reads the manifest and the store, prints tables or JSON.
 pub fn report_command(
     root: &std::path::Path,
+    manifest: &std::path::Path,
     db: Option<&str>,
     experiment: Option<&str>,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let manifest = Manifest::load(&root.join("public").join(MANIFEST_PATH))?;
+    let manifest = Manifest::load(manifest)?;
     let chosen: Vec<&crate::manifest::ExperimentManifest> = match experiment {
         Some(id) => vec![manifest
             .experiment(id)
