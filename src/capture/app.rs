@@ -4,6 +4,7 @@ mod admin;
 mod dashboard;
 mod events;
 mod pages;
+mod plain;
 mod submit;
 mod visitor;
 
@@ -44,6 +45,7 @@ pub struct App {
     pub metrics: Metrics,
     html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
     dashboard: crate::dashboard::Dashboard,
+    pages: super::form_pages::FormPages,
 }
 
 /// What the App needs to start.
@@ -64,6 +66,8 @@ pub struct AppParts {
     pub html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
     /// The `/admin/` dashboard's templates and settings.
     pub dashboard: crate::dashboard::Dashboard,
+    /// Pages for plain (no-JavaScript) form posts.
+    pub pages: super::form_pages::FormPages,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -118,6 +122,7 @@ impl App {
             metrics: Metrics::default(),
             html_filter: p.html_filter,
             dashboard: p.dashboard,
+            pages: p.pages,
         }
     }
 
@@ -180,6 +185,10 @@ impl App {
             // Each route's future is boxed on its own: the request's future, copied into its
             // box on every request, stays small, and a beacon copies only its own handler's.
             (&Method::POST, "/api/v1/events") => Box::pin(self.event(req, peer)).await,
+            (&Method::GET, p) if p.starts_with("/api/v1/forms/") && p.ends_with("/thanks") => {
+                let form = &p["/api/v1/forms/".len()..p.len() - "/thanks".len()];
+                self.thanks_page(form, query_param(&req, "page").as_deref())
+            }
             (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
                 Box::pin(self.admin(req)).await
             }

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod body;
+pub mod form_pages;
 pub mod guard;
 pub mod http;
 pub mod live_reload;
@@ -107,6 +108,8 @@ pub async fn build_app(
     let hasher = guard::IpHasher::load_or_create(&secret_path(&opts.root, &url))?;
     let dashboard =
         crate::dashboard::Dashboard::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
+    let pages =
+        form_pages::FormPages::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
     Ok(App::new(AppParts {
         manifest,
         store,
@@ -116,6 +119,7 @@ pub async fn build_app(
         hasher,
         html_filter,
         dashboard,
+        pages,
     }))
 }
 

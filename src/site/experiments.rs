@@ -143,6 +143,8 @@ impl SiteExperiments {
                         endpoint: &endpoint,
                         experiment: Some(&e.id),
                         variants,
+                        page: path,
+                        prefill: None,
                     },
                 )
             }
@@ -156,6 +158,8 @@ impl SiteExperiments {
                         endpoint: &endpoint,
                         experiment: None,
                         variants: vec![],
+                        page: path,
+                        prefill: None,
                     },
                 );
                 let exp_field = "name=\"_experiment\" value=\"\"";
@@ -177,6 +181,8 @@ impl SiteExperiments {
                     endpoint: &endpoint,
                     experiment: None,
                     variants: vec![],
+                    page: path,
+                    prefill: None,
                 },
             ),
         };

@@ -1,9 +1,12 @@
 //! `POST /api/v1/forms/{form}`: parse, split attribution, honeypot, validate, score, store,
-//! answer (303 for a plain post, 201 JSON for scripts, 422 with per-field messages).
+//! answer (303 for a plain post, 201 JSON for scripts, 422 with per-field messages: JSON for
+//! scripts, the form again in the site's layout for people).
 
+use super::plain::{thanks_location, wants_page};
 use super::visitor::{valid_visitor, visitor_cookie};
 use super::{dedupe_key, wants_json, with_origin, App};
-use crate::capture::http::{empty, json, with_type, Body};
+use crate::capture::http::{empty, json, Body};
+use crate::forms::Prefill;
 use crate::forms::{cut_chars, split_meta, FieldErrors};
 use crate::store::{AttributionFlag, NewLead};
 use chrono::Utc;
@@ -40,7 +43,11 @@ impl App {
             );
         };
         if let Some(res) = self.rate_limited(peer) {
-            return res;
+            return if wants_page(req.headers()) {
+                self.too_many_page(res, form_id, form, req.headers())
+            } else {
+                res
+            };
         }
         let (headers, mut answers, json_body) = match self
             .read_answers(req, self.settings.max_body_bytes, false)
@@ -98,14 +105,30 @@ impl App {
                     self.metrics
                         .spam
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    with_origin(self.success(form, &page, &r.id, false, json_reply), origin)
+                    with_origin(
+                        self.success(form_id, form, &page, &r.id, false, json_reply),
+                        origin,
+                    )
                 }
                 Err(e) => self.store_error(&e),
             };
         }
         let valid = match form.validate(&answers) {
             Ok(v) => v,
-            Err(errors) => return with_origin(self.invalid(&errors, json_reply), origin),
+            Err(errors) if json_reply => return with_origin(self.invalid(&errors), origin),
+            Err(errors) => {
+                self.metrics.reject("validation_failed");
+                let prefill = Prefill {
+                    errors: errors
+                        .iter()
+                        .map(|(k, e)| (k.clone(), e.message.clone()))
+                        .collect(),
+                    meta: sent_meta(&base),
+                    answers,
+                };
+                let back = self.back_url(&headers, base.page.as_deref());
+                return self.invalid_page(form_id, form, &errors, &prefill, &back);
+            }
         };
         let score = form.score(&valid);
         let attribution_flag = match (&base.experiment, &base.variant) {
@@ -138,7 +161,7 @@ impl App {
                 };
                 counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 with_origin(
-                    self.success(form, &page, &r.id, r.qualified, json_reply),
+                    self.success(form_id, form, &page, &r.id, r.qualified, json_reply),
                     origin,
                 )
             }
@@ -148,6 +171,7 @@ impl App {
 
     pub(super) fn success(
         &self,
+        form_id: &str,
         form: &crate::forms::FormSpec,
         page: &Option<String>,
         id: &str,
@@ -157,12 +181,11 @@ impl App {
         if json_reply {
             return json(StatusCode::CREATED, &Created { id, qualified });
         }
-        let to = match (&form.success_url, page) {
-            (Some(url), _) => url.clone(),
-            (None, Some(p)) if p.starts_with('/') && !p.starts_with("//") => {
-                format!("{p}?sm_thanks=1")
-            }
-            _ => "/?sm_thanks=1".to_owned(),
+        // A static page cannot show a message without a script, so the thank-you page is the
+        // form's own `success_url` or one this server renders.
+        let to = match &form.success_url {
+            Some(url) => url.clone(),
+            None => thanks_location(form_id, page.as_deref()),
         };
         let mut res = Response::new(empty());
         *res.status_mut() = StatusCode::SEE_OTHER;
@@ -172,37 +195,40 @@ impl App {
         res
     }
 
-    pub(super) fn invalid(&self, errors: &FieldErrors, json_reply: bool) -> Response<Body> {
+    /// The `422` answer to a script: a message and a code per field.
+    pub(super) fn invalid(&self, errors: &FieldErrors) -> Response<Body> {
         self.metrics.reject("validation_failed");
-        if json_reply {
-            let fields: serde_json::Map<String, serde_json::Value> = errors
-                .iter()
-                .map(|(k, e)| (k.clone(), json!(e.message)))
-                .collect();
-            let codes: serde_json::Map<String, serde_json::Value> = errors
-                .iter()
-                .map(|(k, e)| (k.clone(), json!(e.code)))
-                .collect();
-            return json(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &json!({"error": "validation_failed", "message": "Some fields need attention.", "fields": fields, "codes": codes}),
-            );
-        }
-        let items: String = errors
+        let fields: serde_json::Map<String, serde_json::Value> = errors
             .iter()
-            .map(|(k, e)| {
-                format!(
-                    "<li><strong>{}</strong>: {}</li>",
-                    html_escape::encode_text(k),
-                    html_escape::encode_text(&e.message)
-                )
-            })
+            .map(|(k, e)| (k.clone(), json!(e.message)))
             .collect();
-        let page = format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Please check the form</title></head><body><main><h1>Please check the form</h1><ul>{items}</ul><p><a href=\"javascript:history.back()\">Go back and fix it</a></p></main></body></html>");
-        with_type(
+        let codes: serde_json::Map<String, serde_json::Value> = errors
+            .iter()
+            .map(|(k, e)| (k.clone(), json!(e.code)))
+            .collect();
+        json(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "text/html; charset=utf-8",
-            page,
+            &json!({"error": "validation_failed", "message": "Some fields need attention.", "fields": fields, "codes": codes}),
         )
     }
+}
+
+/// The hidden attribution fields as sent, to keep them when the form is shown again.
+fn sent_meta(lead: &NewLead) -> std::collections::BTreeMap<String, String> {
+    let u = &lead.utm;
+    [
+        ("_experiment", &lead.experiment),
+        ("_variant", &lead.variant),
+        ("_visitor", &lead.visitor),
+        ("_page", &lead.page),
+        ("_referrer", &lead.referrer),
+        ("utm_source", &u.source),
+        ("utm_medium", &u.medium),
+        ("utm_campaign", &u.campaign),
+        ("utm_term", &u.term),
+        ("utm_content", &u.content),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)))
+    .collect()
 }
