@@ -239,6 +239,8 @@ fn forms_are_accessible_and_carry_hidden_fields() {
         );
     }
     assert_eq!(attr(&doc, "input[name=_gotcha]", "tabindex"), "-1");
+    // The page's own path is in the form, so a post without JavaScript says where it came from.
+    assert_eq!(attr(&doc, "input[name=_page]", "value"), "/landing/");
     assert!(s.out("_splitmark/forms.js").exists());
 }
 
@@ -261,6 +263,7 @@ fn templates_can_render_forms_too() {
         attr(&doc, "main > form.sm-form", "action"),
         "/api/v1/forms/demo"
     );
+    assert_eq!(attr(&doc, "input[name=_page]", "value"), "/contact/");
     assert_eq!(
         texts(&doc, "form h2"),
         ["Book a demo"],
