@@ -329,7 +329,10 @@ async fn without_javascript_a_form_ends_on_pages_a_person_can_use() {
     let email = c.find(Locator::Css("#sm-demo-email")).await.unwrap();
     assert_eq!(email.prop("value").await.unwrap().as_deref(), Some("a@b"));
     let back = c.find(Locator::Css("a.sm-back")).await.unwrap();
-    assert_eq!(back.attr("href").await.unwrap().as_deref(), Some("/landing/"));
+    assert_eq!(
+        back.attr("href").await.unwrap().as_deref(),
+        Some("/landing/")
+    );
     c.find(Locator::Css(".site-header")).await.unwrap();
     // Fixed on that page, it is accepted, and the thank-you page says so without a script.
     email.clear().await.unwrap();
@@ -354,7 +357,10 @@ async fn without_javascript_a_form_ends_on_pages_a_person_can_use() {
         .await
         .unwrap();
     assert_eq!(leads["leads"][0]["email"], "ann@example.com");
-    assert_eq!(leads["leads"][0]["page"], "/landing/", "_page came from the build");
+    assert_eq!(
+        leads["leads"][0]["page"], "/landing/",
+        "_page came from the build"
+    );
     c.close().await.unwrap();
     server.stop().await;
 }

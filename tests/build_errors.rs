@@ -139,7 +139,10 @@ fn failed_build_keeps_previous_output_byte_for_byte() {
     );
     site.build().expect_err("broken link fails the build");
     assert_eq!(tree_fingerprint(&site.root().join("public")), before);
-    assert_eq!(std::fs::read(site.manifest_file()).unwrap(), manifest_before);
+    assert_eq!(
+        std::fs::read(site.manifest_file()).unwrap(),
+        manifest_before
+    );
     // No temporary folders or files left behind.
     let staged: Vec<_> = std::fs::read_dir(site.root().join(".splitmark"))
         .unwrap()

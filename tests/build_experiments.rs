@@ -90,9 +90,7 @@ fn manifest_lists_forms_and_experiments() {
             .unwrap(),
         e.assign("visitor-1")
     );
-    assert!(
-        splitmark::experiments::assign_from_manifest(&s.manifest_file(), "nope", "v").is_err()
-    );
+    assert!(splitmark::experiments::assign_from_manifest(&s.manifest_file(), "nope", "v").is_err());
 }
 
 #[test]
@@ -132,7 +130,11 @@ fn the_manifest_stays_out_of_the_published_output() {
 fn browser_code_reads_no_manifest() {
     // The manifest is server-only: nothing shipped to browsers may ask for it.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in ["themes/default/static", "assets/js", "themes/default/templates"] {
+    for dir in [
+        "themes/default/static",
+        "assets/js",
+        "themes/default/templates",
+    ] {
         for (path, bytes) in tree_fingerprint(&root.join(dir)) {
             assert!(
                 !String::from_utf8_lossy(&bytes).contains("manifest"),

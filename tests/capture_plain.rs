@@ -126,13 +126,13 @@ async fn errors_show_the_form_again_with_labels_messages_and_the_values_typed() 
     // Attribution survives a second try; the form posts back here.
     assert_eq!(attr(&doc, "input[name=_page]", "value"), "/landing/");
     assert_eq!(attr(&doc, "input[name=_visitor]", "value"), "v-plain-1");
-    assert_eq!(attr(&doc, "input[name=utm_source]", "value"), "news\"letter");
+    assert_eq!(
+        attr(&doc, "input[name=utm_source]", "value"),
+        "news\"letter"
+    );
     assert_eq!(attr(&doc, "form.sm-form", "action"), "/api/v1/forms/lead");
     // Back to where the visitor was: the same-origin Referer's path.
-    assert_eq!(
-        attr(&doc, "a.sm-back", "href"),
-        "/landing/?utm_source=news"
-    );
+    assert_eq!(attr(&doc, "a.sm-back", "href"), "/landing/?utm_source=news");
 
     // A valid select keeps its choice; fixing the form from this page works.
     let body = enc(&[
@@ -198,7 +198,11 @@ async fn too_many_attempts_is_a_page_with_retry_after() {
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
     let r = limited.expect("the burst of 6 runs out");
-    let secs: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let secs: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(secs >= 1);
     assert!(r.headers()[CONTENT_TYPE]
         .to_str()
@@ -348,20 +352,31 @@ async fn a_site_overrides_the_pages_like_any_template() {
         ),
     ])
     .await;
-    let body = enc(&[("email", "<b>x"), ("company", "Acme"), ("_page", "/landing/")]);
+    let body = enc(&[
+        ("email", "<b>x"),
+        ("company", "Acme"),
+        ("_page", "/landing/"),
+    ]);
     let r = plain_post(&h, &body, None).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     let doc = Html::parse_document(&html);
     assert_eq!(texts(&doc, "p.mine"), ["[Work email|<b>x]"]);
-    assert!(html.contains("&lt;b&gt;x"), "escaped in an override too: {html}");
+    assert!(
+        html.contains("&lt;b&gt;x"),
+        "escaped in an override too: {html}"
+    );
     assert_eq!(attr(&doc, "a.sm-back", "href"), "/landing/");
     let ok = enc(&[("email", "o@example.com"), ("company", "Acme")]);
     let r = plain_post(&h, &ok, None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let thanks = h
         .http
-        .get(format!("{}{}", h.base, r.headers()["location"].to_str().unwrap()))
+        .get(format!(
+            "{}{}",
+            h.base,
+            r.headers()["location"].to_str().unwrap()
+        ))
         .send()
         .await
         .unwrap()

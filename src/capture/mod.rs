@@ -108,8 +108,7 @@ pub async fn build_app(
     let hasher = guard::IpHasher::load_or_create(&secret_path(&opts.root, &url))?;
     let dashboard =
         crate::dashboard::Dashboard::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
-    let pages =
-        form_pages::FormPages::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
+    let pages = form_pages::FormPages::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
     Ok(App::new(AppParts {
         manifest,
         store,

@@ -38,7 +38,6 @@ fn inputmode(f: &FieldSpec) -> Option<&'static str> {
     }
 }
 
-
 /// Variants (ids) in which an optional field is hidden.
 fn hidden_in(r: &FormRender<'_>, f: &FieldSpec) -> Vec<String> {
     if !f.optional_in_variants {
@@ -68,7 +67,13 @@ pub(super) fn field_html(out: &mut String, r: &FormRender<'_>, f: &FieldSpec) {
     } else {
         ""
     };
-    let chosen = |v: &str| if sent.iter().any(|s| s == v) { " checked" } else { "" };
+    let chosen = |v: &str| {
+        if sent.iter().any(|s| s == v) {
+            " checked"
+        } else {
+            ""
+        }
+    };
     let fid = format!("sm-{}-{}", r.id, f.name);
     let err_id = format!("{fid}-err");
     let hint_id = format!("{fid}-hint");
@@ -217,4 +222,3 @@ pub(super) fn field_html(out: &mut String, r: &FormRender<'_>, f: &FieldSpec) {
         }
     }
 }
-

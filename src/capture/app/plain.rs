@@ -45,7 +45,8 @@ impl App {
         if let Some(url) = self.referer_back(headers) {
             return url;
         }
-        self.pages.site_link(page.and_then(local_path).unwrap_or("/"))
+        self.pages
+            .site_link(page.and_then(local_path).unwrap_or("/"))
     }
 
     fn referer_back(&self, headers: &HeaderMap) -> Option<String> {
@@ -164,7 +165,14 @@ mod tests {
     #[test]
     fn only_plain_site_paths_are_links() {
         assert_eq!(local_path("/landing/?a=1"), Some("/landing/?a=1"));
-        for bad in ["//evil.test/", "javascript:alert(1)", "/\\evil", "x", "/a\nb", ""] {
+        for bad in [
+            "//evil.test/",
+            "javascript:alert(1)",
+            "/\\evil",
+            "x",
+            "/a\nb",
+            "",
+        ] {
             assert_eq!(local_path(bad), None, "{bad:?}");
         }
     }
