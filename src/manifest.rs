@@ -7,7 +7,7 @@
 //! lives outside the deployable output: nothing in the browser reads it, and nobody should.
 
 use crate::experiments::{ExperimentSpec, Status};
-use crate::forms::FormSpec;
+use crate::forms::{FormSpec, FormTexts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,14 @@ pub struct VariantManifest {
     pub id: String,
     /// Normalised weight.
     pub weight: f64,
+    /// The goal form's texts in this variant, so a form shown again by the server reads as
+    /// the visitor saw it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub form: FormTexts,
+}
+
+fn is_default(t: &FormTexts) -> bool {
+    *t == FormTexts::default()
 }
 
 /// Forms and experiments of a built site.
@@ -80,6 +88,7 @@ impl ExperimentManifest {
                 .map(|(v, weight)| VariantManifest {
                     id: v.id.clone(),
                     weight,
+                    form: v.form.clone(),
                 })
                 .collect(),
         }
@@ -97,6 +106,14 @@ impl ExperimentManifest {
     /// Whether `variant` is one of this experiment's.
     pub fn has_variant(&self, variant: &str) -> bool {
         self.variants.iter().any(|v| v.id == variant)
+    }
+
+    /// The goal form's texts in `variant`, if it is one of this experiment's.
+    pub fn form_texts(&self, variant: &str) -> Option<&FormTexts> {
+        self.variants
+            .iter()
+            .find(|v| v.id == variant)
+            .map(|v| &v.form)
     }
 }
 

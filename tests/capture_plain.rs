@@ -468,3 +468,36 @@ fn the_cli_finds_the_manifest_and_says_what_to_do_without_one() {
     assert!(site.manifest_file().exists());
     assert!(run(&["report"]).status.success());
 }
+
+#[tokio::test]
+async fn the_form_comes_back_in_the_visitors_variant() {
+    let page = "+++\ntitle = \"Exp\"\n[experiment]\nid = \"hero\"\ngoal = \"lead\"\nstatus = \"running\"\n[[experiment.variants]]\nid = \"a\"\nform = { fields = [\"phone\"] }\n[[experiment.variants]]\nid = \"b\"\nform = { headline = \"Variant headline\", submit = \"Go B\", fields = [] }\n+++\n{{ form(id=\"lead\") }}\n";
+    let config = format!(
+        "{CONFIG}{LEAD_FORM}[[forms.lead.fields]]\nname = \"phone\"\ntype = \"tel\"\nlabel = \"Phone\"\noptional_in_variants = true\n"
+    );
+    let h = Harness::start(
+        &[("splitmark.toml", &config), ("content/exp.md", page)],
+        None,
+    )
+    .await;
+    let sent = |variant: &'static str| {
+        enc(&[
+            ("email", "nope"),
+            ("_experiment", "hero"),
+            ("_variant", variant),
+            ("_page", "/exp/"),
+        ])
+    };
+    let doc = Html::parse_document(&plain_post(&h, &sent("b"), None).await.text().await.unwrap());
+    assert_eq!(texts(&doc, "h1"), ["Variant headline"]);
+    assert_eq!(texts(&doc, "form button[type=submit]"), ["Go B"]);
+    assert!(
+        attrs(&doc, "#sm-lead-phone", "name").is_empty(),
+        "b hides phone"
+    );
+    assert_eq!(attr(&doc, "input[name=_variant]", "value"), "b");
+    let doc = Html::parse_document(&plain_post(&h, &sent("a"), None).await.text().await.unwrap());
+    assert_eq!(texts(&doc, "h1"), ["Book a demo"]);
+    assert_eq!(attrs(&doc, "#sm-lead-phone", "name"), ["phone"]);
+    h.server.stop().await;
+}

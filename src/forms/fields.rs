@@ -222,3 +222,87 @@ pub(super) fn field_html(out: &mut String, r: &FormRender<'_>, f: &FieldSpec) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::forms::{render_form, FormRender, FormSpec, Prefill};
+
+    const SPEC: &str = r#"
+fields = [
+  { name = "plan", type = "radio", label = "Plan", options = ["free", "pro"] },
+  { name = "topics", type = "checkbox", label = "Topics", options = ["a", "b", "c"] },
+  { name = "news", type = "checkbox", label = "Newsletter" },
+  { name = "terms", type = "consent", label = "I agree" },
+  { name = "notes", type = "textarea", label = "Notes" },
+  { name = "size", type = "select", label = "Size", options = ["s", "m"] },
+  { name = "name", label = "Name" },
+]
+"#;
+
+    fn refill(answers: &[(&str, &[&str])], errors: &[(&str, &str)]) -> String {
+        let spec: FormSpec = toml::from_str(SPEC).unwrap();
+        let prefill = Prefill {
+            answers: answers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+                .collect(),
+            errors: errors
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            meta: [("_page".to_owned(), "/p/\"x".to_owned())].into(),
+        };
+        render_form(
+            &spec,
+            &FormRender {
+                id: "f",
+                endpoint: "/api/v1/forms/f",
+                experiment: None,
+                variants: vec![],
+                page: "",
+                prefill: Some(&prefill),
+            },
+        )
+    }
+
+    #[test]
+    fn every_kind_of_field_shows_what_was_sent() {
+        let html = refill(
+            &[
+                ("plan", &["pro"]),
+                ("topics", &["a", "c"]),
+                ("news", &["yes"]),
+                ("notes", &["line </textarea><b>"]),
+                ("size", &["m"]),
+                ("name", &["\"><script>x</script>"]),
+            ],
+            &[("terms", "Please tick <this>")],
+        );
+        assert!(html.contains("value=\"pro\" checked>"), "{html}");
+        assert!(!html.contains("value=\"free\" checked"), "{html}");
+        assert!(html.contains("value=\"a\" checked>") && html.contains("value=\"c\" checked>"));
+        assert!(!html.contains("value=\"b\" checked"));
+        assert!(html.contains("id=\"sm-f-news\" name=\"news\" value=\"yes\" checked"));
+        assert!(
+            html.contains(
+                "id=\"sm-f-terms\" name=\"terms\" value=\"yes\" required aria-invalid=\"true\""
+            ),
+            "{html}"
+        );
+        assert!(html
+            .contains("<p class=\"sm-error\" id=\"sm-f-terms-err\">Please tick &lt;this&gt;</p>"));
+        assert!(
+            html.contains(">line &lt;/textarea&gt;&lt;b&gt;</textarea>"),
+            "{html}"
+        );
+        assert!(html.contains("<option value=\"m\" selected>"));
+        assert!(
+            html.contains("value=\"&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""),
+            "{html}"
+        );
+        assert!(!html.contains("<script>x"));
+        assert!(html.contains("name=\"_page\" value=\"/p/&quot;x\""));
+        // The honeypot never carries anything back.
+        assert!(html.contains("name=\"_gotcha\" tabindex=\"-1\" autocomplete=\"off\"></div>"));
+    }
+}

@@ -52,6 +52,23 @@ pub struct Prefill {
     pub meta: BTreeMap<String, String>,
 }
 
+/// The form as one variant shows it: its headline and submit text, without the optional
+/// fields it leaves out.
+pub fn apply_texts(spec: &FormSpec, texts: &FormTexts) -> FormSpec {
+    let mut s = spec.clone();
+    if let Some(h) = &texts.headline {
+        s.headline = Some(h.clone());
+    }
+    if let Some(b) = &texts.submit {
+        s.submit = b.clone();
+    }
+    if let Some(list) = &texts.fields {
+        s.fields
+            .retain(|f| !f.optional_in_variants || list.contains(&f.name));
+    }
+    s
+}
+
 /// A group of `data-sm-v` spans, one per variant, for a text that variants change.
 fn variant_text(
     out: &mut String,

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::content::Library;
 use crate::diagnostics::Diagnostic;
 use crate::experiments::{markup, ExperimentSpec};
-use crate::forms::{render_form, FormRender, FormSpec, FormTexts};
+use crate::forms::{apply_texts, render_form, FormRender, FormSpec};
 use crate::manifest::{ExperimentManifest, Manifest, VERSION};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -237,21 +237,6 @@ impl SiteExperiments {
             }),
         );
     }
-}
-
-fn apply_texts(spec: &FormSpec, texts: &FormTexts) -> FormSpec {
-    let mut s = spec.clone();
-    if let Some(h) = &texts.headline {
-        s.headline = Some(h.clone());
-    }
-    if let Some(b) = &texts.submit {
-        s.submit = b.clone();
-    }
-    if let Some(list) = &texts.fields {
-        s.fields
-            .retain(|f| !f.optional_in_variants || list.contains(&f.name));
-    }
-    s
 }
 
 /// Registers `form(id="…")` for templates; it renders with the forms in `cell`.

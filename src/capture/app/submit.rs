@@ -118,6 +118,15 @@ impl App {
             Err(errors) if json_reply => return with_origin(self.invalid(&errors), origin),
             Err(errors) => {
                 self.metrics.reject("validation_failed");
+                // Shown again as the visitor saw it: in their variant's texts.
+                let texts = match (&base.experiment, &base.variant) {
+                    (Some(e), Some(v)) => manifest
+                        .experiment(e)
+                        .filter(|x| x.goal == form_id)
+                        .and_then(|x| x.form_texts(v)),
+                    _ => None,
+                };
+                let seen = texts.map(|t| crate::forms::apply_texts(form, t));
                 let prefill = Prefill {
                     errors: errors
                         .iter()
@@ -127,6 +136,7 @@ impl App {
                     answers,
                 };
                 let back = self.back_url(&headers, base.page.as_deref());
+                let form = seen.as_ref().unwrap_or(form);
                 return self.invalid_page(form_id, form, &errors, &prefill, &back);
             }
         };
