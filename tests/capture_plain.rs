@@ -501,3 +501,90 @@ async fn the_form_comes_back_in_the_visitors_variant() {
     assert_eq!(attrs(&doc, "#sm-lead-phone", "name"), ["phone"]);
     h.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_too_large_for_a_plain_post_is_a_page_too() {
+    let h = harness(&[]).await;
+    let referer = format!("{}/landing/", h.base);
+    let big = format!("email=a%40example.com&notes={}", "x".repeat(70 * 1024));
+    let r = plain_post(&h, &big, Some(&referer)).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let doc = Html::parse_document(&r.text().await.unwrap());
+    assert_eq!(
+        texts(&doc, "[role=alert]"),
+        ["The form was too large to send."]
+    );
+    assert_eq!(attr(&doc, "a.sm-back", "href"), "/landing/");
+    // A script keeps its JSON.
+    let r = h.post("/api/v1/forms/lead", FORM, big.clone(), true).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "payload_too_large");
+    h.server.stop().await;
+}
+
+#[tokio::test]
+async fn answers_the_store_cannot_take_come_back_to_send_again() {
+    // A real database failure: the leads table disappears under a running server.
+    let Ok(url) = std::env::var("SPLITMARK_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("SPLITMARK_REQUIRE_POSTGRES").is_err(),
+            "SPLITMARK_REQUIRE_POSTGRES is set but SPLITMARK_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("\n*** SKIPPED: store-failure page test needs SPLITMARK_TEST_POSTGRES_URL ***\n");
+        return;
+    };
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let schema = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let config = format!("{CONFIG}{LEAD_FORM}");
+    let h = Harness::start(
+        &[
+            ("splitmark.toml", config.as_str()),
+            ("content/landing.md", LANDING),
+        ],
+        Some(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
+    )
+    .await;
+    client
+        .batch_execute(&format!("ALTER TABLE {schema}.leads RENAME TO leads_gone"))
+        .await
+        .unwrap();
+    let body = enc(&[
+        ("email", "kept@example.com"),
+        ("company", "Acme <&> Co"),
+        ("size", "big"),
+        ("_page", "/landing/"),
+    ]);
+    let r = plain_post(&h, &body, None).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let doc = Html::parse_document(&r.text().await.unwrap());
+    assert_eq!(
+        texts(&doc, "[role=alert]"),
+        ["Your answers could not be saved just now. Please send them again."]
+    );
+    assert_eq!(attr(&doc, "#sm-lead-email", "value"), "kept@example.com");
+    assert_eq!(attr(&doc, "#sm-lead-company", "value"), "Acme <&> Co");
+    assert_eq!(
+        attrs(&doc, "#sm-lead-size option[selected]", "value"),
+        ["big"]
+    );
+    assert_eq!(attr(&doc, "input[name=_page]", "value"), "/landing/");
+    assert_eq!(attr(&doc, "a.sm-back", "href"), "/landing/");
+    h.server.stop().await;
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
+}

@@ -56,6 +56,9 @@ pub struct Refusal<'a> {
     pub prefill: Option<&'a Prefill>,
     /// Seconds until another attempt is accepted (rate limit).
     pub retry_after: Option<u64>,
+    /// What went wrong when it is not the answers (the lead could not be stored, the body
+    /// could not be read).
+    pub notice: Option<&'a str>,
     /// Where "back" links.
     pub back_url: &'a str,
 }
@@ -108,9 +111,10 @@ impl FormPages {
                 })
             })
             .collect();
-        let message = match r.retry_after {
-            Some(secs) => format!("Too many attempts; try again in {secs} s."),
-            None => "Some fields need attention.".to_owned(),
+        let message = match (r.notice, r.retry_after) {
+            (Some(n), _) => n.to_owned(),
+            (None, Some(secs)) => format!("Too many attempts; try again in {secs} s."),
+            (None, None) => "Some fields need attention.".to_owned(),
         };
         let form_html = r.prefill.map(|p| {
             // The page's heading is the form's headline; the form repeats it no more.
@@ -130,10 +134,10 @@ impl FormPages {
                 },
             )
         });
-        let fallback = if r.retry_after.is_some() {
-            "Too many attempts"
-        } else {
-            "Please check the form"
+        let fallback = match (r.notice, r.retry_after) {
+            (Some(_), _) => "Please try again",
+            (None, Some(_)) => "Too many attempts",
+            (None, None) => "Please check the form",
         };
         let heading = r.form.headline.as_deref().unwrap_or(fallback);
         let values = r.prefill.map(|p| &p.answers);

@@ -4,7 +4,9 @@
 use super::{wants_json, App};
 use crate::capture::form_pages::Refusal;
 use crate::capture::http::{with_type, Body};
-use crate::forms::{FieldErrors, FormSpec, Prefill};
+use crate::forms::{Answers, FieldErrors, FormSpec, Prefill};
+use crate::manifest::Manifest;
+use crate::store::NewLead;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode, Uri};
 
@@ -35,6 +37,60 @@ pub(super) fn thanks_location(form_id: &str, page: Option<&str>) -> String {
         to.push_str(&serde_urlencoded::to_string([("page", p)]).unwrap_or_default());
     }
     to
+}
+
+/// A plain post the server is answering with the form again.
+pub(super) struct Sent<'a> {
+    /// Form id.
+    pub form_id: &'a str,
+    /// Its spec.
+    pub form: &'a FormSpec,
+    /// What was sent, with the messages.
+    pub prefill: Prefill,
+    /// Where "back" links.
+    pub back_url: String,
+}
+
+/// The answers and hidden attribution fields as sent, with the messages per field.
+pub(super) fn prefill(lead: &NewLead, answers: Answers, errors: &FieldErrors) -> Prefill {
+    let u = &lead.utm;
+    let meta = [
+        ("_experiment", &lead.experiment),
+        ("_variant", &lead.variant),
+        ("_visitor", &lead.visitor),
+        ("_page", &lead.page),
+        ("_referrer", &lead.referrer),
+        ("utm_source", &u.source),
+        ("utm_medium", &u.medium),
+        ("utm_campaign", &u.campaign),
+        ("utm_term", &u.term),
+        ("utm_content", &u.content),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)))
+    .collect();
+    Prefill {
+        answers,
+        errors: errors
+            .iter()
+            .map(|(k, e)| (k.clone(), e.message.clone()))
+            .collect(),
+        meta,
+    }
+}
+
+/// The form as the visitor saw it: in their variant's texts, when the post names one.
+fn as_seen(
+    manifest: &Manifest,
+    form_id: &str,
+    form: &FormSpec,
+    meta: &Prefill,
+) -> Option<FormSpec> {
+    let experiment = manifest
+        .experiment(meta.meta.get("_experiment")?)
+        .filter(|x| x.goal == form_id)?;
+    let texts = experiment.form_texts(meta.meta.get("_variant")?)?;
+    Some(crate::forms::apply_texts(form, texts))
 }
 
 impl App {
@@ -78,46 +134,77 @@ impl App {
     /// The form again, with the values sent and a message per field, in the site's layout.
     pub(super) fn invalid_page(
         &self,
-        form_id: &str,
-        form: &FormSpec,
+        manifest: &Manifest,
+        sent: &Sent<'_>,
         errors: &FieldErrors,
-        prefill: &Prefill,
-        back_url: &str,
     ) -> Response<Body> {
+        let seen = as_seen(manifest, sent.form_id, sent.form, &sent.prefill);
         let html = self.pages.refusal(&Refusal {
-            form_id,
-            form,
+            form_id: sent.form_id,
+            form: seen.as_ref().unwrap_or(sent.form),
             errors,
-            prefill: Some(prefill),
+            prefill: Some(&sent.prefill),
             retry_after: None,
-            back_url,
+            back_url: &sent.back_url,
+            notice: None,
         });
         human(StatusCode::UNPROCESSABLE_ENTITY, html)
     }
 
-    /// "Too many attempts" for a plain post, keeping the 429's `Retry-After`.
-    pub(super) fn too_many_page(
+    /// The store refused a valid plain post: the form again with everything typed, to send
+    /// once more (with the store's status and `Retry-After`).
+    pub(super) fn unsaved_page(
         &self,
-        limited: Response<Body>,
+        refused: Response<Body>,
+        manifest: &Manifest,
+        sent: &Sent<'_>,
+    ) -> Response<Body> {
+        let seen = as_seen(manifest, sent.form_id, sent.form, &sent.prefill);
+        let form = seen.as_ref().unwrap_or(sent.form);
+        self.refused_page(
+            refused,
+            sent.form_id,
+            form,
+            Some(&sent.prefill),
+            &sent.back_url,
+        )
+    }
+
+    /// A refusal that is not about the answers (too many attempts, a body that cannot be
+    /// read, a store that is down) as a page, with the status and `Retry-After` of `refused`,
+    /// and the form again when what was sent is known.
+    pub(super) fn refused_page(
+        &self,
+        refused: Response<Body>,
         form_id: &str,
         form: &FormSpec,
-        headers: &HeaderMap,
+        prefill: Option<&Prefill>,
+        back_url: &str,
     ) -> Response<Body> {
-        let retry = limited.headers().get(header::RETRY_AFTER).cloned();
+        let status = refused.status();
+        let retry = refused.headers().get(header::RETRY_AFTER).cloned();
         let secs = retry
             .as_ref()
             .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1);
+            .and_then(|s| s.parse().ok());
+        let notice = match status {
+            StatusCode::TOO_MANY_REQUESTS => None,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                Some("Your answers could not be saved just now. Please send them again.")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => Some("The form was too large to send."),
+            _ => Some("The form could not be read. Please try again."),
+        };
         let html = self.pages.refusal(&Refusal {
             form_id,
             form,
             errors: &FieldErrors::new(),
-            prefill: None,
-            retry_after: Some(secs),
-            back_url: &self.back_url(headers, None),
+            prefill,
+            retry_after: (status == StatusCode::TOO_MANY_REQUESTS).then(|| secs.unwrap_or(1)),
+            back_url,
+            notice,
         });
-        let mut res = human(StatusCode::TOO_MANY_REQUESTS, html);
+        let mut res = human(status, html);
         if let Some(v) = retry {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }

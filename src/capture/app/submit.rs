@@ -2,11 +2,10 @@
 //! answer (303 for a plain post, 201 JSON for scripts, 422 with per-field messages: JSON for
 //! scripts, the form again in the site's layout for people).
 
-use super::plain::{thanks_location, wants_page};
+use super::plain::{prefill, thanks_location, wants_page, Sent};
 use super::visitor::{valid_visitor, visitor_cookie};
 use super::{dedupe_key, wants_json, with_origin, App};
 use crate::capture::http::{empty, json, Body};
-use crate::forms::Prefill;
 use crate::forms::{cut_chars, split_meta, FieldErrors};
 use crate::store::{AttributionFlag, NewLead};
 use chrono::Utc;
@@ -42,11 +41,13 @@ impl App {
                 origin,
             );
         };
+        // A person posting a plain form gets pages; where they link back to is known before
+        // the body is read, for the answers that come before reading it.
+        let plain_back = wants_page(req.headers()).then(|| self.back_url(req.headers(), None));
         if let Some(res) = self.rate_limited(peer) {
-            return if wants_page(req.headers()) {
-                self.too_many_page(res, form_id, form, req.headers())
-            } else {
-                res
+            return match &plain_back {
+                Some(back) => self.refused_page(res, form_id, form, None, back),
+                None => res,
             };
         }
         let (headers, mut answers, json_body) = match self
@@ -54,7 +55,12 @@ impl App {
             .await
         {
             Ok(x) => x,
-            Err(res) => return res,
+            Err(res) => {
+                return match &plain_back {
+                    Some(back) => self.refused_page(res, form_id, form, None, back),
+                    None => res,
+                }
+            }
         };
         let json_reply = json_body || wants_json(&headers);
         let meta = split_meta(&mut answers);
@@ -118,28 +124,22 @@ impl App {
             Err(errors) if json_reply => return with_origin(self.invalid(&errors), origin),
             Err(errors) => {
                 self.metrics.reject("validation_failed");
-                // Shown again as the visitor saw it: in their variant's texts.
-                let texts = match (&base.experiment, &base.variant) {
-                    (Some(e), Some(v)) => manifest
-                        .experiment(e)
-                        .filter(|x| x.goal == form_id)
-                        .and_then(|x| x.form_texts(v)),
-                    _ => None,
+                let sent = Sent {
+                    form_id,
+                    form,
+                    prefill: prefill(&base, answers, &errors),
+                    back_url: self.back_url(&headers, base.page.as_deref()),
                 };
-                let seen = texts.map(|t| crate::forms::apply_texts(form, t));
-                let prefill = Prefill {
-                    errors: errors
-                        .iter()
-                        .map(|(k, e)| (k.clone(), e.message.clone()))
-                        .collect(),
-                    meta: sent_meta(&base),
-                    answers,
-                };
-                let back = self.back_url(&headers, base.page.as_deref());
-                let form = seen.as_ref().unwrap_or(form);
-                return self.invalid_page(form_id, form, &errors, &prefill, &back);
+                return self.invalid_page(&manifest, &sent, &errors);
             }
         };
+        // Kept for a plain post, to give the answers back if the store cannot take them.
+        let unsaved = (!json_reply).then(|| Sent {
+            form_id,
+            form,
+            prefill: prefill(&base, answers, &FieldErrors::new()),
+            back_url: self.back_url(&headers, base.page.as_deref()),
+        });
         let score = form.score(&valid);
         let attribution_flag = match (&base.experiment, &base.variant) {
             (Some(e), v) => match manifest.experiment(e) {
@@ -175,7 +175,10 @@ impl App {
                     origin,
                 )
             }
-            Err(e) => self.store_error(&e),
+            Err(e) => match unsaved {
+                Some(sent) => self.unsaved_page(self.store_error(&e), &manifest, &sent),
+                None => self.store_error(&e),
+            },
         }
     }
 
@@ -221,24 +224,4 @@ impl App {
             &json!({"error": "validation_failed", "message": "Some fields need attention.", "fields": fields, "codes": codes}),
         )
     }
-}
-
-/// The hidden attribution fields as sent, to keep them when the form is shown again.
-fn sent_meta(lead: &NewLead) -> std::collections::BTreeMap<String, String> {
-    let u = &lead.utm;
-    [
-        ("_experiment", &lead.experiment),
-        ("_variant", &lead.variant),
-        ("_visitor", &lead.visitor),
-        ("_page", &lead.page),
-        ("_referrer", &lead.referrer),
-        ("utm_source", &u.source),
-        ("utm_medium", &u.medium),
-        ("utm_campaign", &u.campaign),
-        ("utm_term", &u.term),
-        ("utm_content", &u.content),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)))
-    .collect()
 }
