@@ -588,3 +588,31 @@ async fn answers_the_store_cannot_take_come_back_to_send_again() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_broken_override_still_answers_the_visitor() {
+    let h = harness(&[("templates/form_success.html", "{{ nope.deeper }}")]).await;
+    let ok = enc(&[("email", "b@example.com"), ("company", "Acme")]);
+    let r = plain_post(&h, &ok, None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let thanks = h
+        .http
+        .get(format!(
+            "{}{}",
+            h.base,
+            r.headers()["location"].to_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thanks.status(), StatusCode::OK);
+    let doc = Html::parse_document(&thanks.text().await.unwrap());
+    assert_eq!(
+        texts(&doc, "p"),
+        [
+            "Thanks, we will call you within a day.",
+            "Back to the page you were on"
+        ]
+    );
+    h.server.stop().await;
+}
