@@ -616,3 +616,23 @@ async fn a_broken_override_still_answers_the_visitor() {
     );
     h.server.stop().await;
 }
+
+#[tokio::test]
+async fn odd_thank_you_paths_are_clean_answers() {
+    let h = harness(&[]).await;
+    for path in [
+        "/api/v1/forms/thanks",
+        "/api/v1/forms//thanks",
+        "/api/v1/forms/a/b/thanks",
+        "/api/v1/forms/%3Cscript%3E/thanks",
+    ] {
+        let r = h
+            .http
+            .get(format!("{}{path}", h.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{path}: {}", r.status());
+    }
+    h.server.stop().await;
+}

@@ -89,6 +89,13 @@ fn raw_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The form of a thank-you page path, `/api/v1/forms/{form}/thanks`.
+fn thanks_form(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/forms/")?
+        .strip_suffix("/thanks")
+        .filter(|f| !f.is_empty() && !f.contains('/'))
+}
+
 fn query_param(req: &Request<Incoming>, key: &str) -> Option<String> {
     let q = req.uri().query()?;
     serde_urlencoded::from_str::<Vec<(String, String)>>(q)
@@ -185,8 +192,8 @@ impl App {
             // Each route's future is boxed on its own: the request's future, copied into its
             // box on every request, stays small, and a beacon copies only its own handler's.
             (&Method::POST, "/api/v1/events") => Box::pin(self.event(req, peer)).await,
-            (&Method::GET, p) if p.starts_with("/api/v1/forms/") && p.ends_with("/thanks") => {
-                let form = &p["/api/v1/forms/".len()..p.len() - "/thanks".len()];
+            (&Method::GET, p) if thanks_form(p).is_some() => {
+                let form = thanks_form(p).unwrap_or_default();
                 self.thanks_page(form, query_param(&req, "page").as_deref())
             }
             (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
