@@ -43,6 +43,9 @@ enum Command {
         /// Include drafts.
         #[arg(long)]
         drafts: bool,
+        /// Where to write the capture server's manifest (default: ROOT/.splitmark/manifest.json).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
     /// Build, serve with live reload and run the capture API.
     Serve {
@@ -70,20 +73,26 @@ enum Command {
         /// Database: sqlite:PATH or postgres://user:pass@host/db (default: sqlite:ROOT/.splitmark/leads.db).
         #[arg(long)]
         db: Option<String>,
-        /// Also serve this built site (default: API only; the manifest is read from ROOT/public).
+        /// Also serve this built site (default: API only).
         #[arg(long)]
         site: Option<PathBuf>,
+        /// The manifest `build` wrote (default: ROOT/.splitmark/manifest.json).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
     /// Per-variant statistics and a verdict for one or all experiments.
     Report {
         /// Experiment id (default: all).
         experiment: Option<String>,
-        /// Site root (the manifest is read from ROOT/public).
+        /// Site root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
         /// Database: sqlite:PATH or postgres://user:pass@host/db (default: sqlite:ROOT/.splitmark/leads.db).
         #[arg(long)]
         db: Option<String>,
+        /// The manifest `build` wrote (default: ROOT/.splitmark/manifest.json).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
         /// Print the API's JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -143,6 +152,9 @@ enum Command {
         /// Site root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
+        /// The manifest `build` wrote (default: ROOT/.splitmark/manifest.json).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
     /// Load and render without writing; report problems.
     Check {
@@ -166,6 +178,7 @@ fn main() -> ExitCode {
             output,
             base_url,
             drafts,
+            manifest,
         } => {
             let opts = BuildOptions {
                 root,
@@ -173,6 +186,7 @@ fn main() -> ExitCode {
                 base_url,
                 drafts,
                 progress: true,
+                manifest,
             };
             run_build(&opts)
         }
@@ -193,19 +207,31 @@ fn main() -> ExitCode {
             bind,
             db,
             site,
+            manifest,
         } => splitmark::capture::run(splitmark::capture::CaptureOptions {
             root,
             bind,
             db,
             site,
             admin_token: None,
+            manifest,
         }),
         Command::Report {
             experiment,
             root,
             db,
+            manifest,
             json,
-        } => splitmark::capture::report_command(&root, db.as_deref(), experiment.as_deref(), json),
+        } => {
+            let manifest = splitmark::manifest::manifest_path(&root, manifest.as_deref());
+            splitmark::capture::report_command(
+                &root,
+                &manifest,
+                db.as_deref(),
+                experiment.as_deref(),
+                json,
+            )
+        }
         Command::Export {
             root,
             db,
@@ -240,8 +266,12 @@ fn main() -> ExitCode {
             experiment,
             visitor,
             root,
-        } => splitmark::experiments::assign_from_site(&root, &experiment, &visitor)
-            .map(|v| println!("{v}")),
+            manifest,
+        } => {
+            let manifest = splitmark::manifest::manifest_path(&root, manifest.as_deref());
+            splitmark::experiments::assign_from_manifest(&manifest, &experiment, &visitor)
+                .map(|v| println!("{v}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,16 +1,24 @@
-//! `public/_splitmark/manifest.json`: what the capture server needs from a build.
+//! `.splitmark/manifest.json`: what the capture server needs from a build.
 //!
 //! Forms (full specs, to validate submissions) and experiments (variants and weights, to assign
-//! and count). Written by the build, read by `splitmark capture` and `splitmark assign`.
+//! and count). Written by the build, read by `splitmark capture`, `report` and `assign`.
+//!
+//! It holds the qualification rules and every experiment, paused and draft ones included, so it
+//! lives outside the deployable output: nothing in the browser reads it, and nobody should.
 
 use crate::experiments::{ExperimentSpec, Status};
-use crate::forms::FormSpec;
+use crate::forms::{FormSpec, FormTexts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Where the manifest lives inside the output folder.
-pub const MANIFEST_PATH: &str = "_splitmark/manifest.json";
+/// Where the manifest lives under the site root unless `--manifest` says otherwise.
+pub const DEFAULT_MANIFEST: &str = ".splitmark/manifest.json";
+
+/// The manifest path: `explicit` when given, else [`DEFAULT_MANIFEST`] under `root`.
+pub fn manifest_path(root: &Path, explicit: Option<&Path>) -> PathBuf {
+    explicit.map_or_else(|| root.join(DEFAULT_MANIFEST), Path::to_path_buf)
+}
 
 /// Current manifest format.
 pub const VERSION: u32 = 1;
@@ -42,6 +50,14 @@ pub struct VariantManifest {
     pub id: String,
     /// Normalised weight.
     pub weight: f64,
+    /// The goal form's texts in this variant, so a form shown again by the server reads as
+    /// the visitor saw it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub form: FormTexts,
+}
+
+fn is_default(t: &FormTexts) -> bool {
+    *t == FormTexts::default()
 }
 
 /// Forms and experiments of a built site.
@@ -72,6 +88,7 @@ impl ExperimentManifest {
                 .map(|(v, weight)| VariantManifest {
                     id: v.id.clone(),
                     weight,
+                    form: v.form.clone(),
                 })
                 .collect(),
         }
@@ -90,16 +107,25 @@ impl ExperimentManifest {
     pub fn has_variant(&self, variant: &str) -> bool {
         self.variants.iter().any(|v| v.id == variant)
     }
+
+    /// The goal form's texts in `variant`, if it is one of this experiment's.
+    pub fn form_texts(&self, variant: &str) -> Option<&FormTexts> {
+        self.variants
+            .iter()
+            .find(|v| v.id == variant)
+            .map(|v| &v.form)
+    }
 }
 
 impl Manifest {
     /// Reads a manifest file.
     pub fn load(path: &Path) -> anyhow::Result<Manifest> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read {}: {e} (run `splitmark build` first)",
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => anyhow::anyhow!(
+                "no manifest at {}: run `splitmark build` first (or point --manifest at the one it wrote)",
                 path.display()
-            )
+            ),
+            _ => anyhow::anyhow!("cannot read the manifest {}: {e}", path.display()),
         })?;
         let m: Manifest = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{} is not a valid manifest: {e}", path.display()))?;

@@ -196,10 +196,7 @@ async fn with_visitor(c: &Client, base: &str, visitor: &str) {
 }
 
 fn expected_in(site: &Site, experiment: &str, visitor: &str) -> String {
-    let dir = site
-        .root()
-        .join(".splitmark/serve/public/_splitmark/manifest.json");
-    splitmark::manifest::Manifest::load(&dir)
+    splitmark::manifest::Manifest::load(&site.manifest_file())
         .unwrap()
         .experiment(experiment)
         .unwrap()
@@ -314,6 +311,56 @@ async fn without_javascript_only_the_control_shows() {
     assert!(visible(&c, "div[data-sm-v=a] h1").await);
     assert!(!visible(&c, "div[data-sm-v=b] h1").await);
     assert!(visible(&c, "[data-sm-e=hero][data-sm-v=a]").await);
+    c.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_a_form_ends_on_pages_a_person_can_use() {
+    let Some(d) = driver() else { return };
+    let (_site, server, base) = site_server().await;
+    let c = browser(&d, false).await;
+    c.goto(&format!("{base}/landing/")).await.unwrap();
+    // The browser accepts a@b, the server does not: the form comes back, in the site's layout,
+    // with the label, the message and what was typed.
+    let summary = submit_email(&c, "a@b", "//ul[@class='sm-errors']/li").await;
+    let summary = summary.expect("the error page lists the problem");
+    assert!(summary.text().await.unwrap().starts_with("Email: "));
+    let email = c.find(Locator::Css("#sm-demo-email")).await.unwrap();
+    assert_eq!(email.prop("value").await.unwrap().as_deref(), Some("a@b"));
+    let back = c.find(Locator::Css("a.sm-back")).await.unwrap();
+    assert_eq!(
+        back.attr("href").await.unwrap().as_deref(),
+        Some("/landing/")
+    );
+    c.find(Locator::Css(".site-header")).await.unwrap();
+    // Fixed on that page, it is accepted, and the thank-you page says so without a script.
+    email.clear().await.unwrap();
+    let thanks = submit_email(
+        &c,
+        "ann@example.com",
+        "//p[@role='status' and contains(., 'Thanks, we got it.')]",
+    )
+    .await;
+    assert!(thanks.is_ok(), "success message shown without JavaScript");
+    click_and_wait(&c, "a.sm-back", Locator::Css("form.sm-form"))
+        .await
+        .unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/landing/");
+    let leads: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/leads?format=json"))
+        .bearer_auth(server.admin_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(leads["leads"][0]["email"], "ann@example.com");
+    assert_eq!(
+        leads["leads"][0]["page"], "/landing/",
+        "_page came from the build"
+    );
     c.close().await.unwrap();
     server.stop().await;
 }

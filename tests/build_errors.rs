@@ -132,13 +132,25 @@ fn failed_build_keeps_previous_output_byte_for_byte() {
     site.build_ok();
     let before = tree_fingerprint(&site.root().join("public"));
     assert!(!before.is_empty());
+    let manifest_before = std::fs::read(site.manifest_file()).unwrap();
     site.write(
         "content/a.md",
         "+++\ntitle = \"A\"\n+++\nchanged [x](@/gone.md)",
     );
     site.build().expect_err("broken link fails the build");
     assert_eq!(tree_fingerprint(&site.root().join("public")), before);
-    // No temporary folders left behind.
+    assert_eq!(
+        std::fs::read(site.manifest_file()).unwrap(),
+        manifest_before
+    );
+    // No temporary folders or files left behind.
+    let staged: Vec<_> = std::fs::read_dir(site.root().join(".splitmark"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "manifest.json")
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
     let leftovers: Vec<_> = std::fs::read_dir(site.root())
         .unwrap()
         .filter_map(Result::ok)

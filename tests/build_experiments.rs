@@ -73,7 +73,7 @@ fn running_experiment_carries_every_variant_and_the_head_script() {
 fn manifest_lists_forms_and_experiments() {
     let s = site("running", None);
     s.build_ok();
-    let m = Manifest::load(&s.out("_splitmark/manifest.json")).unwrap();
+    let m = Manifest::load(&s.manifest_file()).unwrap();
     assert_eq!(m.forms["demo"].fields[0].name, "email");
     let e = m.experiment("hero").unwrap();
     assert_eq!((e.page.as_str(), e.goal.as_str()), ("/landing/", "demo"));
@@ -86,10 +86,62 @@ fn manifest_lists_forms_and_experiments() {
     );
     // The CLI agrees with the manifest's assignment.
     assert_eq!(
-        splitmark::experiments::assign_from_site(s.root(), "hero", "visitor-1").unwrap(),
+        splitmark::experiments::assign_from_manifest(&s.manifest_file(), "hero", "visitor-1")
+            .unwrap(),
         e.assign("visitor-1")
     );
-    assert!(splitmark::experiments::assign_from_site(s.root(), "nope", "v").is_err());
+    assert!(splitmark::experiments::assign_from_manifest(&s.manifest_file(), "nope", "v").is_err());
+}
+
+#[test]
+fn the_manifest_stays_out_of_the_published_output() {
+    let s = Site::new(&[
+        (
+            "splitmark.toml",
+            &format!("{CONFIG}{FORMS}[forms.demo.qualification]\nthreshold = 7\nrules = [{{ field = \"email\", points = {{ \"x@y.z\" = 7 }} }}]\n"),
+        ),
+        ("content/landing.md", "+++\ntitle = \"Landing\"\n[experiment]\nid = \"secret-draft\"\ngoal = \"demo\"\nstatus = \"draft\"\nvariants = [{ id = \"a\" }, { id = \"b\" }]\n+++\n{{ form(id=\"demo\") }}\n"),
+    ]);
+    s.build_ok();
+    let m = Manifest::load(&s.manifest_file()).unwrap();
+    assert_eq!(m.forms["demo"].qualification.as_ref().unwrap().threshold, 7);
+    assert!(m.experiment("secret-draft").is_some());
+    assert!(!s.out("_splitmark/manifest.json").exists());
+    // Nothing deployable carries the scoring rules or the experiment's weights and status
+    // (its id is in the page's form, which attributes the lead).
+    for (path, bytes) in tree_fingerprint(&s.root().join("public")) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("x@y.z") && !text.contains("threshold") && !text.contains("\"draft\""),
+            "{path} publishes private manifest data"
+        );
+    }
+    // Elsewhere on request.
+    let elsewhere = s.root().join("private/m.json");
+    let opts = splitmark::site::BuildOptions {
+        manifest: Some(elsewhere.clone()),
+        ..s.opts()
+    };
+    splitmark::site::build(&opts).unwrap();
+    assert_eq!(Manifest::load(&elsewhere).unwrap(), m);
+}
+
+#[test]
+fn browser_code_reads_no_manifest() {
+    // The manifest is server-only: nothing shipped to browsers may ask for it.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in [
+        "themes/default/static",
+        "assets/js",
+        "themes/default/templates",
+    ] {
+        for (path, bytes) in tree_fingerprint(&root.join(dir)) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("manifest"),
+                "{dir}/{path} mentions the manifest"
+            );
+        }
+    }
 }
 
 #[test]
@@ -189,6 +241,8 @@ fn forms_are_accessible_and_carry_hidden_fields() {
         );
     }
     assert_eq!(attr(&doc, "input[name=_gotcha]", "tabindex"), "-1");
+    // The page's own path is in the form, so a post without JavaScript says where it came from.
+    assert_eq!(attr(&doc, "input[name=_page]", "value"), "/landing/");
     assert!(s.out("_splitmark/forms.js").exists());
 }
 
@@ -211,6 +265,7 @@ fn templates_can_render_forms_too() {
         attr(&doc, "main > form.sm-form", "action"),
         "/api/v1/forms/demo"
     );
+    assert_eq!(attr(&doc, "input[name=_page]", "value"), "/contact/");
     assert_eq!(
         texts(&doc, "form h2"),
         ["Book a demo"],
@@ -239,4 +294,27 @@ fn variants_choose_which_optional_fields_show() {
         html.contains("html[data-sm-hero=\"c\"] [data-sm-e=\"hero\"][data-sm-hide~=\"c\"]"),
         "CSS hides it for c"
     );
+}
+
+#[test]
+fn a_failed_build_keeps_the_previous_manifest() {
+    let s = site("running", None);
+    s.build_ok();
+    let before = std::fs::read(s.manifest_file()).unwrap();
+    // The forms change (the manifest would), but a template fails while pages render.
+    s.write(
+        "splitmark.toml",
+        &format!("{CONFIG}{}", FORMS.replace("Book a demo", "Changed")),
+    );
+    s.write(
+        "content/broken.md",
+        "+++\ntitle = \"B\"\ntemplate = \"bad.html\"\n+++\n",
+    );
+    s.write("templates/bad.html", "{{ page.no_such_field.deeper }}\n");
+    s.build().expect_err("the template fails");
+    assert_eq!(std::fs::read(s.manifest_file()).unwrap(), before);
+    std::fs::remove_file(s.root().join("content/broken.md")).unwrap();
+    s.build_ok();
+    let after = Manifest::load(&s.manifest_file()).unwrap();
+    assert_eq!(after.forms["demo"].headline.as_deref(), Some("Changed"));
 }

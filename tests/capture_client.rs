@@ -294,6 +294,7 @@ async fn bad_network_settings_stop_the_start_with_a_clear_message() {
             db: Some(format!("sqlite:{}", site.root().join("l.db").display())),
             site: None,
             admin_token: None,
+            manifest: None,
         })
         .await
         .err()

@@ -5,6 +5,7 @@ mod dashboard;
 mod events;
 mod network;
 mod pages;
+mod plain;
 mod submit;
 mod visitor;
 
@@ -47,6 +48,7 @@ pub struct App {
     pub metrics: Metrics,
     html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
     dashboard: crate::dashboard::Dashboard,
+    pages: super::form_pages::FormPages,
 }
 
 /// What the App needs to start.
@@ -67,6 +69,8 @@ pub struct AppParts {
     pub html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
     /// The `/admin/` dashboard's templates and settings.
     pub dashboard: crate::dashboard::Dashboard,
+    /// Pages for plain (no-JavaScript) form posts.
+    pub pages: super::form_pages::FormPages,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -86,6 +90,13 @@ fn raw_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// The form of a thank-you page path, `/api/v1/forms/{form}/thanks`.
+fn thanks_form(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/forms/")?
+        .strip_suffix("/thanks")
+        .filter(|f| !f.is_empty() && !f.contains('/'))
 }
 
 fn query_param(req: &Request<Incoming>, key: &str) -> Option<String> {
@@ -121,6 +132,7 @@ impl App {
             metrics: Metrics::default(),
             html_filter: p.html_filter,
             dashboard: p.dashboard,
+            pages: p.pages,
         }
     }
 
@@ -185,6 +197,10 @@ impl App {
             // Each route's future is boxed on its own: the request's future, copied into its
             // box on every request, stays small, and a beacon copies only its own handler's.
             (&Method::POST, "/api/v1/events") => Box::pin(self.event(req, peer)).await,
+            (&Method::GET, p) if thanks_form(p).is_some() => {
+                let form = thanks_form(p).unwrap_or_default();
+                self.thanks_page(form, query_param(&req, "page").as_deref())
+            }
             (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
                 Box::pin(self.admin(req)).await
             }

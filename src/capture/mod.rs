@@ -6,6 +6,7 @@
 pub mod app;
 pub mod body;
 pub mod client;
+pub mod form_pages;
 pub mod guard;
 pub mod http;
 pub mod live_reload;
@@ -17,7 +18,7 @@ pub mod static_files;
 pub mod urlencoded;
 
 use crate::config::Config;
-use crate::manifest::{Manifest, MANIFEST_PATH};
+use crate::manifest::Manifest;
 use app::{App, AppParts};
 use http::Body;
 use hyper::body::Incoming;
@@ -37,10 +38,12 @@ pub struct CaptureOptions {
     pub bind: String,
     /// Database URL (default `sqlite:<root>/.splitmark/leads.db`).
     pub db: Option<String>,
-    /// Built site to serve too (also where the manifest is read).
+    /// Built site to serve too.
     pub site: Option<PathBuf>,
     /// Admin token (default: `SPLITMARK_ADMIN_TOKEN`).
     pub admin_token: Option<String>,
+    /// The manifest the build wrote (default `<root>/.splitmark/manifest.json`).
+    pub manifest: Option<PathBuf>,
 }
 
 impl Handler for App {
@@ -118,6 +121,7 @@ pub async fn build_app(
     let hasher = guard::IpHasher::load_or_create(&secret_path(&opts.root, &url))?;
     let dashboard =
         crate::dashboard::Dashboard::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
+    let pages = form_pages::FormPages::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
     Ok(App::new(AppParts {
         manifest,
         store,
@@ -127,20 +131,19 @@ pub async fn build_app(
         hasher,
         html_filter,
         dashboard,
+        pages,
     }))
 }
 
 /// Starts the capture server and returns once it listens.
 pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
-    let manifest_path = opts
-        .site
-        .clone()
-        .unwrap_or_else(|| opts.root.join("public"))
-        .join(MANIFEST_PATH);
     let config = Config::load(&opts.root).map_err(|d| anyhow::anyhow!("{d}"))?;
     let policy = retention::policy(&config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
-    let manifest = Manifest::load(&manifest_path)?;
+    let manifest = Manifest::load(&crate::manifest::manifest_path(
+        &opts.root,
+        opts.manifest.as_deref(),
+    ))?;
     let app = Arc::new(build_app(&opts, manifest, None).await?);
     let listener = tokio::net::TcpListener::bind(&opts.bind)
         .await
@@ -230,11 +233,12 @@ pub async fn handle_api(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr)
 /// `splitmark report`: reads the manifest and the store, prints tables or JSON.
 pub fn report_command(
     root: &std::path::Path,
+    manifest: &std::path::Path,
     db: Option<&str>,
     experiment: Option<&str>,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let manifest = Manifest::load(&root.join("public").join(MANIFEST_PATH))?;
+    let manifest = Manifest::load(manifest)?;
     let chosen: Vec<&crate::manifest::ExperimentManifest> = match experiment {
         Some(id) => vec![manifest
             .experiment(id)

@@ -1,7 +1,8 @@
 //! `splitmark serve`: build, serve with live reload, rebuild on change.
 //!
 //! The dev build goes to `.splitmark/serve/public` with `base_url` set to the local address, so
-//! `public/` (the production build) is never overwritten with local URLs. Each rebuild swaps
+//! `public/` (the production build) is never overwritten with local URLs; its manifest goes to
+//! the default `.splitmark/manifest.json`, beside the default lead database it describes. Each rebuild swaps
 //! the output folder atomically; the server reads whatever build is current. A failed
 //! rebuild keeps the last good build and shows the error in an overlay. The capture API
 //! answers on the same port, so forms on the example site work as they will in production.
@@ -99,12 +100,12 @@ pub fn dev_build_options(opts: &ServeOptions, addr: SocketAddr) -> BuildOptions 
         base_url: Some(format!("http://{addr}")),
         drafts: opts.drafts,
         progress: false,
+        manifest: None,
     }
 }
 
 fn load_manifest(build: &BuildOptions) -> crate::manifest::Manifest {
-    crate::manifest::Manifest::load(&build.output_dir().join(crate::manifest::MANIFEST_PATH))
-        .unwrap_or_default()
+    crate::manifest::Manifest::load(&build.manifest_path()).unwrap_or_default()
 }
 
 fn rebuild(build: &BuildOptions, reload: &LiveReload, api: Option<&crate::capture::app::App>) {
@@ -144,6 +145,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         db: None,
         site: None,
         admin_token: Some(admin_token.clone()),
+        manifest: Some(build.manifest_path()),
     };
     let api =
         Arc::new(crate::capture::build_app(&capture_opts, load_manifest(&build), None).await?);

@@ -190,15 +190,14 @@ impl ExperimentSpec {
     }
 }
 
-/// `splitmark assign`: the variant `visitor` gets in `experiment`, from the site's built
-/// manifest (`public/_splitmark/manifest.json`).
-pub fn assign_from_site(
-    root: &std::path::Path,
+/// `splitmark assign`: the variant `visitor` gets in `experiment`, from the manifest the
+/// build wrote (`.splitmark/manifest.json` by default).
+pub fn assign_from_manifest(
+    manifest: &std::path::Path,
     experiment: &str,
     visitor: &str,
 ) -> anyhow::Result<String> {
-    let manifest =
-        crate::manifest::Manifest::load(&root.join("public").join(crate::manifest::MANIFEST_PATH))?;
+    let manifest = crate::manifest::Manifest::load(manifest)?;
     let exp = manifest.experiment(experiment).ok_or_else(|| {
         let ids: Vec<&str> = manifest.experiments.iter().map(|e| e.id.as_str()).collect();
         anyhow::anyhow!(

@@ -30,13 +30,14 @@
 //! ]
 //! ```
 
+mod fields;
 mod meta;
 mod render;
 mod score;
 mod validate;
 
 pub use meta::{cut_chars, split_meta, Meta, META_FIELDS};
-pub use render::{render_form, FormRender, FormTexts};
+pub use render::{apply_texts, render_form, FormRender, FormTexts, Prefill};
 pub use score::Score;
 pub use validate::{Answers, FieldError, FieldErrors, ValidLead};
 

@@ -1,9 +1,11 @@
 //! Accessible HTML for a form, with HTML5 validation attributes from the same spec the server
 //! enforces.
 
-use super::{FieldSpec, FieldType, FormSpec};
+use super::fields::field_html;
+use super::{Answers, FormSpec};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Texts a variant may change.
@@ -32,38 +34,39 @@ pub struct FormRender<'a> {
     pub experiment: Option<&'a str>,
     /// The variants being built, in order, with their text overrides (control first).
     pub variants: Vec<(String, FormTexts)>,
+    /// Site path of the page the form is on: the `_page` field, so a post without
+    /// JavaScript still says where it came from (and where to send the visitor back).
+    pub page: &'a str,
+    /// What the visitor sent, when the server shows the form again with its messages.
+    pub prefill: Option<&'a Prefill>,
 }
 
-fn autocomplete(f: &FieldSpec) -> Option<&'static str> {
-    let n = f.name.to_ascii_lowercase();
-    Some(match f.kind {
-        FieldType::Email => "email",
-        FieldType::Tel => "tel",
-        FieldType::Url => "url",
-        _ if n == "name" || n == "full_name" => "name",
-        _ if n.contains("first") => "given-name",
-        _ if n.contains("last") || n.contains("surname") => "family-name",
-        _ if n.contains("company") || n.contains("organization") || n.contains("organisation") => {
-            "organization"
-        }
-        _ if n.contains("title") || n.contains("role") => "organization-title",
-        _ if n.contains("country") => "country-name",
-        _ => return None,
-    })
+/// A refused submission, to render the form again as the visitor left it.
+#[derive(Clone, Debug, Default)]
+pub struct Prefill {
+    /// Answers by field name, as sent.
+    pub answers: Answers,
+    /// The server's message per field.
+    pub errors: BTreeMap<String, String>,
+    /// Hidden attribution fields as sent (`_visitor`, `_variant`, `utm_source`, …).
+    pub meta: BTreeMap<String, String>,
 }
 
-fn inputmode(f: &FieldSpec) -> Option<&'static str> {
-    match f.kind {
-        FieldType::Email => Some("email"),
-        FieldType::Tel => Some("tel"),
-        FieldType::Url => Some("url"),
-        FieldType::Number => Some(if f.min.is_some_and(|m| m >= 0.0) {
-            "numeric"
-        } else {
-            "decimal"
-        }),
-        _ => None,
+/// The form as one variant shows it: its headline and submit text, without the optional
+/// fields it leaves out.
+pub fn apply_texts(spec: &FormSpec, texts: &FormTexts) -> FormSpec {
+    let mut s = spec.clone();
+    if let Some(h) = &texts.headline {
+        s.headline = Some(h.clone());
     }
+    if let Some(b) = &texts.submit {
+        s.submit = b.clone();
+    }
+    if let Some(list) = &texts.fields {
+        s.fields
+            .retain(|f| !f.optional_in_variants || list.contains(&f.name));
+    }
+    s
 }
 
 /// A group of `data-sm-v` spans, one per variant, for a text that variants change.
@@ -91,163 +94,6 @@ fn variant_text(
             }
         }
         _ => out.push_str(&text(default)),
-    }
-}
-
-/// Variants (ids) in which an optional field is hidden.
-fn hidden_in(r: &FormRender<'_>, f: &FieldSpec) -> Vec<String> {
-    if !f.optional_in_variants {
-        return Vec::new();
-    }
-    r.variants
-        .iter()
-        .filter(|(_, t)| {
-            t.fields
-                .as_ref()
-                .is_some_and(|list| !list.contains(&f.name))
-        })
-        .map(|(v, _)| v.clone())
-        .collect()
-}
-
-fn field_html(out: &mut String, r: &FormRender<'_>, f: &FieldSpec) {
-    let fid = format!("sm-{}-{}", r.id, f.name);
-    let err_id = format!("{fid}-err");
-    let hint_id = format!("{fid}-hint");
-    let describedby = if f.hint.is_some() {
-        format!("{hint_id} {err_id}")
-    } else {
-        err_id.clone()
-    };
-    let required = if f.is_required() { " required" } else { "" };
-    let star = if f.is_required() {
-        " <span class=\"sm-req\" aria-hidden=\"true\">*</span>"
-    } else {
-        ""
-    };
-    let hide = hidden_in(r, f);
-    let wrap_attrs = match (r.experiment, hide.is_empty()) {
-        (Some(exp), false) => format!(
-            " data-sm-e=\"{}\" data-sm-hide=\"{}\"",
-            attr(exp),
-            attr(&hide.join(" "))
-        ),
-        _ => String::new(),
-    };
-    if f.kind == FieldType::Hidden {
-        let _ = write!(
-            out,
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            attr(&f.name),
-            attr(f.value.as_deref().unwrap_or(""))
-        );
-        return;
-    }
-    let hint = f
-        .hint
-        .as_ref()
-        .map(|h| format!("<p class=\"sm-hint\" id=\"{hint_id}\">{}</p>", text(h)))
-        .unwrap_or_default();
-    let error_slot = format!("<p class=\"sm-error\" id=\"{err_id}\"></p>");
-    match f.kind {
-        FieldType::Radio | FieldType::Checkbox if !f.options.is_empty() => {
-            let kind = if f.kind == FieldType::Radio {
-                "radio"
-            } else {
-                "checkbox"
-            };
-            let _ = write!(out, "<fieldset class=\"sm-field\" id=\"{fid}\" aria-describedby=\"{describedby}\"{wrap_attrs}><legend>{}{star}</legend>", text(&f.label));
-            for (i, o) in f.options.iter().enumerate() {
-                let req = if kind == "radio" { required } else { "" };
-                let _ = write!(
-                    out,
-                    "<label class=\"sm-choice\"><input type=\"{kind}\" id=\"{fid}-{i}\" name=\"{}\" value=\"{}\"{req}> {}</label>",
-                    attr(&f.name),
-                    attr(o.value()),
-                    text(o.label())
-                );
-            }
-            let _ = write!(out, "{hint}{error_slot}</fieldset>");
-        }
-        FieldType::Checkbox | FieldType::Consent => {
-            let class = if f.kind == FieldType::Consent {
-                "sm-field sm-consent"
-            } else {
-                "sm-field sm-check"
-            };
-            let _ = write!(
-                out,
-                "<div class=\"{class}\"{wrap_attrs}><input type=\"checkbox\" id=\"{fid}\" name=\"{}\" value=\"yes\"{required} aria-describedby=\"{describedby}\"><label for=\"{fid}\">{}{star}</label>{hint}{error_slot}</div>",
-                attr(&f.name),
-                text(&f.label)
-            );
-        }
-        _ => {
-            let _ = write!(
-                out,
-                "<div class=\"sm-field\"{wrap_attrs}><label for=\"{fid}\">{}{star}</label>",
-                text(&f.label)
-            );
-            let mut a = format!(
-                " id=\"{fid}\" name=\"{}\"{required} aria-describedby=\"{describedby}\"",
-                attr(&f.name)
-            );
-            if let Some(ac) = autocomplete(f) {
-                let _ = write!(a, " autocomplete=\"{ac}\"");
-            }
-            if let Some(im) = inputmode(f) {
-                let _ = write!(a, " inputmode=\"{im}\"");
-            }
-            if let Some(p) = &f.placeholder {
-                let _ = write!(a, " placeholder=\"{}\"", attr(p));
-            }
-            if f.kind != FieldType::Select && f.kind != FieldType::Number {
-                let _ = write!(a, " maxlength=\"{}\"", f.max_len());
-                if let Some(m) = f.min_length {
-                    let _ = write!(a, " minlength=\"{m}\"");
-                }
-            }
-            match f.kind {
-                FieldType::Textarea => {
-                    let _ = write!(out, "<textarea rows=\"4\"{a}></textarea>");
-                }
-                FieldType::Select => {
-                    let _ = write!(out, "<select{a}><option value=\"\">Choose…</option>");
-                    for o in &f.options {
-                        let _ = write!(
-                            out,
-                            "<option value=\"{}\">{}</option>",
-                            attr(o.value()),
-                            text(o.label())
-                        );
-                    }
-                    out.push_str("</select>");
-                }
-                _ => {
-                    let kind = match f.kind {
-                        FieldType::Email => "email",
-                        FieldType::Tel => "tel",
-                        FieldType::Url => "url",
-                        FieldType::Number => "number",
-                        _ => "text",
-                    };
-                    if f.kind == FieldType::Number {
-                        if let Some(m) = f.min {
-                            let _ = write!(a, " min=\"{m}\"");
-                        }
-                        if let Some(m) = f.max {
-                            let _ = write!(a, " max=\"{m}\"");
-                        }
-                        a.push_str(" step=\"any\"");
-                    }
-                    if let Some(p) = &f.pattern {
-                        let _ = write!(a, " pattern=\"{}\"", attr(p));
-                    }
-                    let _ = write!(out, "<input type=\"{kind}\"{a}>");
-                }
-            }
-            let _ = write!(out, "{hint}{error_slot}</div>");
-        }
     }
 }
 
@@ -299,10 +145,12 @@ pub fn render_form(spec: &FormSpec, r: &FormRender<'_>) -> String {
         "utm_term",
         "utm_content",
     ] {
-        let value = if name == "_experiment" {
-            r.experiment.unwrap_or("")
-        } else {
-            ""
+        let sent = r.prefill.and_then(|p| p.meta.get(name)).map(String::as_str);
+        let value = match name {
+            _ if sent.is_some() => sent.unwrap_or_default(),
+            "_experiment" => r.experiment.unwrap_or(""),
+            "_page" => r.page,
+            _ => "",
         };
         let _ = write!(
             out,
@@ -333,6 +181,8 @@ mod tests {
                 endpoint: "/api/v1/forms/demo",
                 experiment: None,
                 variants: vec![],
+                page: "/",
+                prefill: None,
             },
         )
     }
@@ -366,6 +216,8 @@ mod tests {
                 endpoint: "/x",
                 experiment: None,
                 variants: vec![],
+                page: "/",
+                prefill: None,
             },
         );
         assert!(
@@ -385,6 +237,8 @@ mod tests {
             endpoint: "/x",
             experiment: Some("hero"),
             variants: vec![("a".into(), FormTexts::default()), ("b".into(), texts)],
+            page: "/landing/",
+            prefill: None,
         };
         let html = render_form(&demo(), &r);
         assert!(html.contains("<span data-sm-e=\"hero\" data-sm-v=\"a\">Book my demo</span><span data-sm-e=\"hero\" data-sm-v=\"b\">Get started</span>"), "{html}");

@@ -277,10 +277,12 @@ mod tests {
                 VariantManifest {
                     id: "a".into(),
                     weight: 0.5,
+                    form: Default::default(),
                 },
                 VariantManifest {
                     id: "b".into(),
                     weight: 0.5,
+                    form: Default::default(),
                 },
             ],
         }

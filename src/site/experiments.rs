@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::content::Library;
 use crate::diagnostics::Diagnostic;
 use crate::experiments::{markup, ExperimentSpec};
-use crate::forms::{render_form, FormRender, FormSpec, FormTexts};
+use crate::forms::{apply_texts, render_form, FormRender, FormSpec};
 use crate::manifest::{ExperimentManifest, Manifest, VERSION};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -149,6 +149,8 @@ impl SiteExperiments {
                         endpoint: &endpoint,
                         experiment: Some(&e.id),
                         variants,
+                        page: path,
+                        prefill: None,
                     },
                 )
             }
@@ -162,6 +164,8 @@ impl SiteExperiments {
                         endpoint: &endpoint,
                         experiment: None,
                         variants: vec![],
+                        page: path,
+                        prefill: None,
                     },
                 );
                 let exp_field = "name=\"_experiment\" value=\"\"";
@@ -183,6 +187,8 @@ impl SiteExperiments {
                     endpoint: &endpoint,
                     experiment: None,
                     variants: vec![],
+                    page: path,
+                    prefill: None,
                 },
             ),
         };
@@ -237,21 +243,6 @@ impl SiteExperiments {
             }),
         );
     }
-}
-
-fn apply_texts(spec: &FormSpec, texts: &FormTexts) -> FormSpec {
-    let mut s = spec.clone();
-    if let Some(h) = &texts.headline {
-        s.headline = Some(h.clone());
-    }
-    if let Some(b) = &texts.submit {
-        s.submit = b.clone();
-    }
-    if let Some(list) = &texts.fields {
-        s.fields
-            .retain(|f| !f.optional_in_variants || list.contains(&f.name));
-    }
-    s
 }
 
 /// Registers `form(id="…")` for templates; it renders with the forms in `cell`.

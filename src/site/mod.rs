@@ -38,6 +38,9 @@ pub struct BuildOptions {
     pub drafts: bool,
     /// Show a progress bar on stderr for long builds.
     pub progress: bool,
+    /// Where the server's manifest goes; default `<root>/.splitmark/manifest.json`, outside
+    /// the output because it is private.
+    pub manifest: Option<PathBuf>,
 }
 
 impl BuildOptions {
@@ -53,6 +56,10 @@ impl BuildOptions {
         self.output
             .clone()
             .unwrap_or_else(|| self.root.join("public"))
+    }
+    /// The manifest file the build writes.
+    pub fn manifest_path(&self) -> PathBuf {
+        crate::manifest::manifest_path(&self.root, self.manifest.as_deref())
     }
 }
 
@@ -282,14 +289,6 @@ fn render_into(
             ));
         }
     }
-    let manifest =
-        serde_json::to_vec_pretty(&p.experiments.manifest()).expect("manifest serializes");
-    if let Err(e) = out.write(crate::manifest::MANIFEST_PATH, &manifest) {
-        errors.push(Diagnostic::file(
-            crate::manifest::MANIFEST_PATH,
-            format!("cannot write: {e}"),
-        ));
-    }
     if let Err(e) = write_redirects(&p.library, &p.config, out) {
         errors.push(Diagnostic::file("_redirects", format!("cannot write: {e}")));
     }
@@ -324,10 +323,27 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, Diagnostics> {
         )])
     })?;
     let rendered = render_into(&prepared, &opts.root, &out, opts.progress)?;
+    // The manifest is staged beside its final place and renamed in only after the output is,
+    // so a failed build leaves the previous one as it leaves the previous output.
+    let manifest_path = opts.manifest_path();
+    let manifest =
+        serde_json::to_vec_pretty(&prepared.experiments.manifest()).expect("manifest serializes");
+    let staged = output::stage_file(&manifest_path, &manifest).map_err(|e| {
+        Diagnostics(vec![Diagnostic::file(
+            &manifest_path,
+            format!("cannot write the manifest: {e}"),
+        )])
+    })?;
     out.commit().map_err(|e| {
         Diagnostics(vec![Diagnostic::file(
             &target,
             format!("cannot replace output: {e}"),
+        )])
+    })?;
+    staged.persist(&manifest_path).map_err(|e| {
+        Diagnostics(vec![Diagnostic::file(
+            &manifest_path,
+            format!("cannot replace the manifest: {}", e.error),
         )])
     })?;
     Ok(BuildReport {

@@ -7,6 +7,26 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// Writes `bytes` to a temporary file beside `target` (same folder, so the final rename is
+/// atomic); the caller renames it in with `persist(target)` once the build has succeeded.
+pub fn stage_file(target: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".manifest.new-");
+    // Like any file the build writes (the process umask decides), not tempfile's owner-only
+    // mode: the capture server may run as another user.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut file = builder.tempfile_in(&parent)?;
+    io::Write::write_all(&mut file, bytes)?;
+    file.as_file().sync_all()?;
+    Ok(file)
+}
+
 /// A temporary output folder that becomes `target` on [`Output::commit`].
 pub struct Output {
     dir: tempfile::TempDir,

@@ -56,6 +56,7 @@ impl Harness {
             db: Some(db),
             site: Some(site.root().join("public")),
             admin_token: Some(ADMIN_TOKEN.into()),
+            manifest: None,
         })
         .await
         .unwrap();
@@ -104,6 +105,6 @@ impl Harness {
 
     /// The built site's manifest.
     pub fn manifest(&self) -> Manifest {
-        Manifest::load(&self.site.out("_splitmark/manifest.json")).unwrap()
+        Manifest::load(&self.site.manifest_file()).unwrap()
     }
 }

@@ -47,6 +47,10 @@ impl Site {
         self.build()
             .unwrap_or_else(|e| panic!("build failed:\n{e}"))
     }
+    /// The capture server's manifest, which the build writes outside `public/`.
+    pub fn manifest_file(&self) -> PathBuf {
+        self.dir.path().join(".splitmark/manifest.json")
+    }
     pub fn out(&self, rel: &str) -> PathBuf {
         self.dir.path().join("public").join(rel)
     }

@@ -1,10 +1,12 @@
 //! `POST /api/v1/forms/{form}`: parse, split attribution, honeypot, validate, score, store,
-//! answer (303 for a plain post, 201 JSON for scripts, 422 with per-field messages).
+//! answer (303 for a plain post, 201 JSON for scripts, 422 with per-field messages: JSON for
+//! scripts, the form again in the site's layout for people).
 
+use super::plain::{prefill, thanks_location, wants_page, Sent};
 use super::visitor::{valid_visitor, visitor_cookie};
 use super::{dedupe_key, wants_json, with_origin, App};
 use crate::capture::client::Client;
-use crate::capture::http::{empty, json, with_type, Body};
+use crate::capture::http::{empty, json, Body};
 use crate::forms::{cut_chars, split_meta, FieldErrors};
 use crate::store::{AttributionFlag, NewLead};
 use chrono::Utc;
@@ -39,15 +41,26 @@ impl App {
                 origin,
             );
         };
+        // A person posting a plain form gets pages; where they link back to is known before
+        // the body is read, for the answers that come before reading it.
+        let plain_back = wants_page(req.headers()).then(|| self.back_url(req.headers(), None));
         if let Some(res) = self.rate_limited(peer) {
-            return res;
+            return match &plain_back {
+                Some(back) => self.refused_page(res, form_id, form, None, back),
+                None => res,
+            };
         }
         let (headers, mut answers, json_body) = match self
             .read_answers(req, self.settings.max_body_bytes, false)
             .await
         {
             Ok(x) => x,
-            Err(res) => return res,
+            Err(res) => {
+                return match &plain_back {
+                    Some(back) => self.refused_page(res, form_id, form, None, back),
+                    None => res,
+                }
+            }
         };
         let json_reply = json_body || wants_json(&headers);
         let meta = split_meta(&mut answers);
@@ -98,15 +111,35 @@ impl App {
                     self.metrics
                         .spam
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    with_origin(self.success(form, &page, &r.id, false, json_reply), origin)
+                    with_origin(
+                        self.success(form_id, form, &page, &r.id, false, json_reply),
+                        origin,
+                    )
                 }
                 Err(e) => self.store_error(&e),
             };
         }
         let valid = match form.validate(&answers) {
             Ok(v) => v,
-            Err(errors) => return with_origin(self.invalid(&errors, json_reply), origin),
+            Err(errors) if json_reply => return with_origin(self.invalid(&errors), origin),
+            Err(errors) => {
+                self.metrics.reject("validation_failed");
+                let sent = Sent {
+                    form_id,
+                    form,
+                    prefill: prefill(&base, answers, &errors),
+                    back_url: self.back_url(&headers, base.page.as_deref()),
+                };
+                return self.invalid_page(&manifest, &sent, &errors);
+            }
         };
+        // Kept for a plain post, to give the answers back if the store cannot take them.
+        let unsaved = (!json_reply).then(|| Sent {
+            form_id,
+            form,
+            prefill: prefill(&base, answers, &FieldErrors::new()),
+            back_url: self.back_url(&headers, base.page.as_deref()),
+        });
         let score = form.score(&valid);
         let attribution_flag = match (&base.experiment, &base.variant) {
             (Some(e), v) => match manifest.experiment(e) {
@@ -138,16 +171,20 @@ impl App {
                 };
                 counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 with_origin(
-                    self.success(form, &page, &r.id, r.qualified, json_reply),
+                    self.success(form_id, form, &page, &r.id, r.qualified, json_reply),
                     origin,
                 )
             }
-            Err(e) => self.store_error(&e),
+            Err(e) => match unsaved {
+                Some(sent) => self.unsaved_page(self.store_error(&e), &manifest, &sent),
+                None => self.store_error(&e),
+            },
         }
     }
 
     pub(super) fn success(
         &self,
+        form_id: &str,
         form: &crate::forms::FormSpec,
         page: &Option<String>,
         id: &str,
@@ -157,12 +194,11 @@ impl App {
         if json_reply {
             return json(StatusCode::CREATED, &Created { id, qualified });
         }
-        let to = match (&form.success_url, page) {
-            (Some(url), _) => url.clone(),
-            (None, Some(p)) if p.starts_with('/') && !p.starts_with("//") => {
-                format!("{p}?sm_thanks=1")
-            }
-            _ => "/?sm_thanks=1".to_owned(),
+        // A static page cannot show a message without a script, so the thank-you page is the
+        // form's own `success_url` or one this server renders.
+        let to = match &form.success_url {
+            Some(url) => url.clone(),
+            None => thanks_location(form_id, page.as_deref()),
         };
         let mut res = Response::new(empty());
         *res.status_mut() = StatusCode::SEE_OTHER;
@@ -172,37 +208,20 @@ impl App {
         res
     }
 
-    pub(super) fn invalid(&self, errors: &FieldErrors, json_reply: bool) -> Response<Body> {
+    /// The `422` answer to a script: a message and a code per field.
+    pub(super) fn invalid(&self, errors: &FieldErrors) -> Response<Body> {
         self.metrics.reject("validation_failed");
-        if json_reply {
-            let fields: serde_json::Map<String, serde_json::Value> = errors
-                .iter()
-                .map(|(k, e)| (k.clone(), json!(e.message)))
-                .collect();
-            let codes: serde_json::Map<String, serde_json::Value> = errors
-                .iter()
-                .map(|(k, e)| (k.clone(), json!(e.code)))
-                .collect();
-            return json(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &json!({"error": "validation_failed", "message": "Some fields need attention.", "fields": fields, "codes": codes}),
-            );
-        }
-        let items: String = errors
+        let fields: serde_json::Map<String, serde_json::Value> = errors
             .iter()
-            .map(|(k, e)| {
-                format!(
-                    "<li><strong>{}</strong>: {}</li>",
-                    html_escape::encode_text(k),
-                    html_escape::encode_text(&e.message)
-                )
-            })
+            .map(|(k, e)| (k.clone(), json!(e.message)))
             .collect();
-        let page = format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Please check the form</title></head><body><main><h1>Please check the form</h1><ul>{items}</ul><p><a href=\"javascript:history.back()\">Go back and fix it</a></p></main></body></html>");
-        with_type(
+        let codes: serde_json::Map<String, serde_json::Value> = errors
+            .iter()
+            .map(|(k, e)| (k.clone(), json!(e.code)))
+            .collect();
+        json(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "text/html; charset=utf-8",
-            page,
+            &json!({"error": "validation_failed", "message": "Some fields need attention.", "fields": fields, "codes": codes}),
         )
     }
 }

@@ -1,5 +1,6 @@
 // Progressive enhancement of splitmark capture forms. Without JavaScript a form is a plain
-// POST answered by a redirect; with it, the form fills its attribution fields, submits with
+// POST answered by pages the server renders (the form again with its errors, a thank-you
+// page); with it, the form fills its attribution fields, submits with
 // fetch, shows the server's per-field errors next to the fields and the success message inline.
 (function () {
   "use strict";
@@ -88,10 +89,7 @@
   }
 
   function init() {
-    var thanked = new URLSearchParams(location.search).get("sm_thanks");
     Array.prototype.forEach.call(document.querySelectorAll("form[data-sm-form]"), function (form) {
-      // After a plain (no-fetch) post the server redirects back here with ?sm_thanks=1.
-      if (thanked) form.querySelector(".sm-status").textContent = form.getAttribute("data-sm-success");
       fill(form);
       form.addEventListener("submit", onSubmit);
     });
