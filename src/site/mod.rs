@@ -115,6 +115,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     let load = LoadOptions {
         root: opts.root.clone(),
         drafts: opts.drafts,
+        taxonomies: config.taxonomies.clone(),
     };
     // The `form` template function needs the forms, which are parsed after loading; it reads
     // them from this cell, filled before any template renders.
