@@ -2,7 +2,7 @@
 //! through `parent`/`identifier`), pagination and params.
 
 use super::draft::{Draft, DraftMenu, PLACEHOLDER_BASE_URL};
-use super::source::{as_text, get_ci, json_to_toml};
+use super::source::{as_text, get_ci, json_to_toml, leaf_keys};
 use serde_json::{Map, Value};
 
 /// Root keys this module carries; every other key is reported.
@@ -72,12 +72,35 @@ pub fn convert(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -
     d.taxonomies = taxonomies(cfg, settings);
     d.paginate_by = pagination(cfg, settings);
     d.menu = menus(cfg, settings);
-    for (k, _) in cfg {
+    for (k, v) in cfg {
         if !CARRIED.contains(&k.to_ascii_lowercase().as_str()) {
-            settings.push((k.clone(), "no splitmark equivalent".into()));
+            let why = why_not(&k.to_ascii_lowercase());
+            for leaf in leaf_keys(k, v) {
+                settings.push((leaf, why.into()));
+            }
         }
     }
     d
+}
+
+fn why_not(key: &str) -> &'static str {
+    match key {
+        "permalinks" => {
+            "URLs follow the content path (content/posts/x.md -> /posts/x/): add the old URLs \
+             to each page's aliases"
+        }
+        "uglyurls" => "URLs are always pretty (/posts/x/)",
+        "markup" => "Markdown options are not carried; splitmark's rendering is fixed",
+        "languages" | "defaultcontentlanguageinsubdir" => "multilingual sites are not supported",
+        "theme" => "Hugo themes are Go templates and are not carried; the default theme is used",
+        "outputs" | "outputformats" | "mediatypes" => {
+            "only HTML, the Atom feed and the sitemap are written"
+        }
+        "summarylength" => "the summary is what precedes <!-- more -->, else the first paragraph",
+        "builddrafts" | "buildfuture" | "buildexpired" => "use `splitmark build --drafts`",
+        "module" => "Hugo modules are not supported",
+        _ => "no splitmark equivalent",
+    }
 }
 
 fn author_name(v: Option<&Value>) -> String {

@@ -155,3 +155,15 @@ pub fn as_text(v: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// Every setting under `key` as a dotted path to a leaf (`markup.goldmark.renderer.unsafe`),
+/// so a report names each one; arrays count as leaves.
+pub fn leaf_keys(key: &str, value: &Value) -> Vec<String> {
+    match value {
+        Value::Object(m) if !m.is_empty() => m
+            .iter()
+            .flat_map(|(k, v)| leaf_keys(&format!("{key}.{k}"), v))
+            .collect(),
+        _ => vec![key.to_owned()],
+    }
+}

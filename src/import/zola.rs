@@ -2,7 +2,7 @@
 //! `minify_html`, `[extra]`, and a menu from `[extra]` when it has the common shape.
 
 use super::draft::{Draft, DraftMenu, PLACEHOLDER_BASE_URL};
-use super::source::{as_text, json_to_toml};
+use super::source::{as_text, json_to_toml, leaf_keys};
 use serde_json::{Map, Value};
 
 /// Root keys carried (or matching splitmark's fixed behaviour when at their default).
@@ -60,7 +60,9 @@ pub fn convert(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -
         if CARRIED.contains(&k.as_str()) || matches_fixed_behaviour(k, v) {
             continue;
         }
-        settings.push((k.clone(), why_not(k).into()));
+        for leaf in leaf_keys(k, v) {
+            settings.push((leaf, why_not(k).into()));
+        }
     }
     d
 }
