@@ -197,3 +197,14 @@ fn undeclared_taxonomy_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn unsupported_sort_order_is_an_error() {
+    let site = Site::new(&[(
+        "content/blog/_index.md",
+        "+++\ntitle = \"Blog\"\nsort_by = \"slug\"\n+++\n",
+    )]);
+    let err = site.build().unwrap_err();
+    assert!(err.contains("content/blog/_index.md"), "{err}");
+    assert!(err.contains("sort_by = \"slug\" is not supported"), "{err}");
+}

@@ -266,6 +266,13 @@ fn from_value(
         Some(d) => Some(d),
         None => take_date(&mut map, "lastmod").map_err(|m| at("lastmod", m))?,
     };
+    // Hugo takes a single string for a list of one (`categories: Travel`).
+    for key in ["tags", "categories", "aliases"] {
+        if let Some(Value::String(one)) = map.get(key) {
+            let list = Value::Array(vec![Value::String(one.clone())]);
+            map.insert(key.to_owned(), list);
+        }
+    }
     // Unknown keys join `extra` (Hugo params style) unless `extra` already has them.
     let unknown: Vec<String> = map
         .keys()
@@ -427,6 +434,15 @@ mod tests {
         let e = parse("+++\ntitle = \"x\"\ntags = [\"a\" \"b\"]\n+++\n").unwrap_err();
         assert_eq!((e.line, e.col), (3, 13), "{e}");
         assert_eq!(e.snippet.as_deref(), Some("tags = [\"a\" \"b\"]"), "{e}");
+    }
+
+    #[test]
+    fn a_single_string_is_a_list_of_one() {
+        let fm =
+            parse("---\ntitle: x\ncategories: Travel\ntags: rust\naliases: /old/\n---\n").unwrap();
+        assert_eq!(fm.categories, ["Travel"]);
+        assert_eq!(fm.tags, ["rust"]);
+        assert_eq!(fm.aliases, ["/old/"]);
     }
 
     #[test]

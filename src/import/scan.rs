@@ -149,8 +149,9 @@ fn unpublished(path: &Path, kind: SiteKind) -> Option<String> {
          a page bundle (a folder with index.md)"
             .into()
     } else {
-        "not beside an index.md (nested in a bundle, or loose in a section), so not published: \
-         move it next to the page's index.md or into static/"
+        "not beside an index.md (nested in a bundle, or loose in a section), so not copied to \
+         the output: a Markdown image that uses it still works (images go through the image \
+         pipeline), a link to it does not; move it next to the page's index.md or into static/"
             .into()
     })
 }
