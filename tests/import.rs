@@ -268,6 +268,9 @@ fn hugo_site_imports_and_builds() {
     assert_eq!(attrs(&about, "html", "lang"), ["en-gb"]);
     let first = html(&dst, "posts/first/index.html");
     assert_eq!(texts(&first, "h1"), ["First post"]);
+    // Hugo's lastmod is the sitemap's lastmod.
+    let sitemap = std::fs::read_to_string(out.join("sitemap.xml")).unwrap();
+    assert!(sitemap.contains("2024-03-05"), "{sitemap}");
     nu_check(&out);
 }
 
