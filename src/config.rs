@@ -43,9 +43,14 @@ pub struct Config {
     /// Theme colour for mobile browser chrome.
     #[serde(default = "default_theme_color")]
     pub theme_color: String,
-    /// Navigation menu: `[[menu]] name = "Blog", url = "/blog/"`.
+    /// Navigation menu: `[[menu]] name = "Blog", url = "/blog/"`; an item may hold one level
+    /// of `children` (a submenu).
     #[serde(default)]
     pub menu: Vec<MenuItem>,
+    /// Taxonomies besides `tags` and `categories` (which are always on), e.g. `["authors"]`.
+    /// Pages list their terms as `[taxonomies] authors = [...]` or a top-level `authors`.
+    #[serde(default)]
+    pub taxonomies: Vec<String>,
     /// Free table for templates.
     #[serde(default)]
     pub extra: toml::Table,
@@ -68,6 +73,9 @@ pub struct MenuItem {
     pub name: String,
     /// Site path or absolute URL.
     pub url: String,
+    /// Submenu items, shown under this one.
+    #[serde(default)]
+    pub children: Vec<MenuItem>,
 }
 
 fn default_language() -> String {
@@ -118,6 +126,28 @@ impl Config {
                 ),
             ));
         }
+        for item in &self.menu {
+            if let Some(deep) = item.children.iter().find(|c| !c.children.is_empty()) {
+                return Err(at_key(
+                    "children",
+                    format!(
+                        "menu item {:?} under {:?} has children: menus nest one level deep",
+                        deep.name, item.name
+                    ),
+                ));
+            }
+        }
+        for (i, name) in self.taxonomies.iter().enumerate() {
+            let slug = slug::slugify(name);
+            if slug != *name || self.taxonomies[..i].contains(name) {
+                return Err(at_key(
+                    "taxonomies",
+                    format!(
+                        "taxonomy {name:?} must be a unique lowercase slug (letters, digits, -)"
+                    ),
+                ));
+            }
+        }
         if self.paginate_by == 0 {
             return Err(at_key(
                 "paginate_by",
@@ -156,6 +186,23 @@ mod tests {
     #[test]
     fn bad_toml_names_line() {
         let err = Config::parse("title = \"X\"\nbase_url = \n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+    }
+
+    #[test]
+    fn nested_menu_and_taxonomies() {
+        let c = Config::parse(
+            "base_url = \"https://x.test\"\ntaxonomies = [\"authors\"]\n[[menu]]\nname = \"Docs\"\nurl = \"/docs/\"\n[[menu.children]]\nname = \"Intro\"\nurl = \"/docs/intro/\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.menu[0].children[0].url, "/docs/intro/");
+        assert_eq!(c.taxonomies, ["authors"]);
+        let deep = "base_url = \"https://x.test\"\n[[menu]]\nname = \"A\"\nurl = \"/a/\"\n[[menu.children]]\nname = \"B\"\nurl = \"/b/\"\n[[menu.children.children]]\nname = \"C\"\nurl = \"/c/\"\n";
+        let err = Config::parse(deep).unwrap_err();
+        assert!(err.message.contains("one level deep"), "{err}");
+        let err = Config::parse("base_url = \"https://x.test\"\ntaxonomies = [\"My Tax\"]\n")
+            .unwrap_err();
+        assert!(err.message.contains("slug"), "{err}");
         assert_eq!(err.line, 2, "{err}");
     }
 

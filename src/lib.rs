@@ -14,6 +14,7 @@ pub mod devserver;
 pub mod diagnostics;
 pub mod experiments;
 pub mod forms;
+pub mod import;
 pub mod manifest;
 pub mod markdown;
 pub mod report;

@@ -29,6 +29,14 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Convert a Hugo or Zola site into a new splitmark site, with a report of what was left.
+    Import {
+        /// The Hugo or Zola site's root.
+        dir: PathBuf,
+        /// Folder for the new site, missing or empty (default: DIR-splitmark beside DIR).
+        #[arg(long)]
+        into: Option<PathBuf>,
+    },
     /// Build the site into the output folder.
     Build {
         /// Site root.
@@ -173,6 +181,10 @@ fn main() -> ExitCode {
                 dir.display()
             );
         }),
+        Command::Import { dir, into } => {
+            splitmark::import::import(&splitmark::import::ImportOptions { source: dir, into })
+                .map(|report| print!("{report}"))
+        }
         Command::Build {
             root,
             output,

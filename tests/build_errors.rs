@@ -16,6 +16,36 @@ fn bad_toml_front_matter() {
 }
 
 #[test]
+fn bad_yaml_front_matter_points_at_its_own_line() {
+    let e = err(&[(
+        "content/a.md",
+        "---\ntitle: A\nbad: a: b\ndate: 2024-01-01\n---\nBody.\n",
+    )]);
+    assert!(
+        e.contains("content/a.md:3:7: invalid YAML front matter"),
+        "{e}"
+    );
+    assert!(e.contains(" 3 | bad: a: b\n"), "snippet is line 3: {e}");
+    assert!(!e.contains("date: 2024"), "line 4 not quoted: {e}");
+}
+
+#[test]
+fn bad_toml_front_matter_points_at_its_own_line() {
+    let e = err(&[(
+        "content/a.md",
+        "+++\ntitle = \"A\"\ntags = [\"a\" \"b\"]\ndate = 2024-01-01\n+++\n",
+    )]);
+    assert!(
+        e.contains("content/a.md:3:13: invalid TOML front matter"),
+        "{e}"
+    );
+    assert!(
+        e.contains(" 3 | tags = [\"a\" \"b\"]\n"),
+        "snippet is line 3: {e}"
+    );
+}
+
+#[test]
 fn bad_config_toml() {
     let e = err(&[(
         "splitmark.toml",

@@ -152,3 +152,59 @@ fn check_reports_missing_titles_and_descriptions() {
     assert!(w.iter().any(|m| m.contains("no alt text")), "{w:?}");
     assert!(!site.out("index.html").exists(), "check writes nothing");
 }
+
+#[test]
+fn nested_menu_and_declared_taxonomy() {
+    let config = format!(
+        "{CONFIG}taxonomies = [\"authors\"]\n[[menu]]\nname = \"Docs\"\nurl = \"/docs/\"\n[[menu.children]]\nname = \"Intro\"\nurl = \"/docs/intro/\"\n"
+    );
+    let site = Site::new(&[
+        ("splitmark.toml", &config),
+        // Zola style and Hugo style (top-level list) both reach the taxonomy.
+        (
+            "content/docs/intro.md",
+            "+++\ntitle = \"Intro\"\n[taxonomies]\nauthors = [\"Ann Lee\"]\n+++\nHi.\n",
+        ),
+        (
+            "content/docs/more.md",
+            "---\ntitle: More\nauthors: [Ann Lee, Bo]\n---\nMore.\n",
+        ),
+    ]);
+    site.build_ok();
+    let doc = site.html("docs/intro/index.html");
+    assert_eq!(texts(&doc, "nav .submenu a"), ["Intro"]);
+    assert_eq!(
+        attrs(&doc, "nav .submenu a[aria-current=page]", "href"),
+        ["/docs/intro/"]
+    );
+    let term = site.html("authors/ann-lee/index.html");
+    let body = term.root_element().text().collect::<String>();
+    assert!(body.contains("Intro") && body.contains("More"), "{body}");
+    assert!(site.out("authors/bo/index.html").exists());
+    assert!(site.out("authors/index.html").exists());
+}
+
+#[test]
+fn undeclared_taxonomy_is_an_error() {
+    let site = Site::new(&[(
+        "content/a.md",
+        "+++\ntitle = \"A\"\n[taxonomies]\nauthors = [\"Ann\"]\n+++\nA.\n",
+    )]);
+    let err = site.build().unwrap_err();
+    assert!(err.contains("content/a.md"), "{err}");
+    assert!(
+        err.contains("taxonomy \"authors\" is not declared"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unsupported_sort_order_is_an_error() {
+    let site = Site::new(&[(
+        "content/blog/_index.md",
+        "+++\ntitle = \"Blog\"\nsort_by = \"slug\"\n+++\n",
+    )]);
+    let err = site.build().unwrap_err();
+    assert!(err.contains("content/blog/_index.md"), "{err}");
+    assert!(err.contains("sort_by = \"slug\" is not supported"), "{err}");
+}

@@ -185,15 +185,19 @@ fn parse_yaml(file: &Path, source: &str, text: &str, line0: usize) -> Result<Val
         return Ok(Value::Object(Map::new()));
     }
     let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
+        // The parser counts lines from 1 within the front matter, whose first line is `line0`.
         let (line, col) = e
             .location()
-            .map_or((line0, 1), |l| (line0 + l.line(), l.column()));
+            .map_or((line0, 1), |l| (line0 + l.line() - 1, l.column()));
         Diagnostic::at(
             file,
             source,
             line,
             col,
-            format!("invalid YAML front matter: {e}"),
+            format!(
+                "invalid YAML front matter: {}",
+                in_file_lines(&e.to_string(), line0)
+            ),
         )
     })?;
     serde_json::to_value(yaml).map_err(|e| {
@@ -205,6 +209,19 @@ fn parse_yaml(file: &Path, source: &str, text: &str, line0: usize) -> Result<Val
             format!("invalid YAML front matter: {e}"),
         )
     })
+}
+
+/// Rewrites the parser's "at line N column M" (front-matter lines) into file lines, so the
+/// message agrees with the position in front of it.
+fn in_file_lines(message: &str, line0: usize) -> String {
+    static AT_LINE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"line (\d+) column").expect("valid regex"));
+    AT_LINE
+        .replace_all(message, |c: &regex::Captures<'_>| {
+            let n: usize = c[1].parse().unwrap_or(1);
+            format!("line {} column", n + line0 - 1)
+        })
+        .into_owned()
 }
 
 /// Line of `key` inside the front matter, for errors about a value.
@@ -251,6 +268,13 @@ fn from_value(
         Some(d) => Some(d),
         None => take_date(&mut map, "lastmod").map_err(|m| at("lastmod", m))?,
     };
+    // Hugo takes a single string for a list of one (`categories: Travel`).
+    for key in ["tags", "categories", "aliases"] {
+        if let Some(Value::String(one)) = map.get(key) {
+            let list = Value::Array(vec![Value::String(one.clone())]);
+            map.insert(key.to_owned(), list);
+        }
+    }
     // Unknown keys join `extra` (Hugo params style) unless `extra` already has them.
     let unknown: Vec<String> = map
         .keys()
@@ -406,6 +430,40 @@ mod tests {
     fn bad_toml_line_is_in_file_coordinates() {
         let e = parse("+++\ntitle = \"x\"\ndraft = maybe\n+++\n").unwrap_err();
         assert_eq!(e.line, 3, "{e}");
+    }
+
+    #[test]
+    fn bad_yaml_line_is_in_file_coordinates() {
+        // Line 3 of the file is the bad one: `---` is line 1, `title: x` line 2.
+        let src = "---\ntitle: x\nbad: a: b\ndate: 2024-01-01\n---\nbody\n";
+        let e = parse(src).unwrap_err();
+        assert_eq!((e.line, e.col), (3, 7), "{e}");
+        assert_eq!(e.snippet.as_deref(), Some("bad: a: b"), "{e}");
+        assert!(e.message.contains("at line 3 column 7"), "{e}");
+        assert!(e.to_string().starts_with("t.md:3:7: "), "{e}");
+    }
+
+    #[test]
+    fn yaml_error_on_first_front_matter_line() {
+        let e = parse("---\ntitle: a: b\n---\n").unwrap_err();
+        assert_eq!((e.line, e.col), (2, 9), "{e}");
+        assert_eq!(e.snippet.as_deref(), Some("title: a: b"), "{e}");
+    }
+
+    #[test]
+    fn bad_toml_line_and_column_and_snippet() {
+        let e = parse("+++\ntitle = \"x\"\ntags = [\"a\" \"b\"]\n+++\n").unwrap_err();
+        assert_eq!((e.line, e.col), (3, 13), "{e}");
+        assert_eq!(e.snippet.as_deref(), Some("tags = [\"a\" \"b\"]"), "{e}");
+    }
+
+    #[test]
+    fn a_single_string_is_a_list_of_one() {
+        let fm =
+            parse("---\ntitle: x\ncategories: Travel\ntags: rust\naliases: /old/\n---\n").unwrap();
+        assert_eq!(fm.categories, ["Travel"]);
+        assert_eq!(fm.tags, ["rust"]);
+        assert_eq!(fm.aliases, ["/old/"]);
     }
 
     #[test]

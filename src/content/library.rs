@@ -14,12 +14,14 @@ pub struct LoadOptions {
     pub root: PathBuf,
     /// Include pages marked `draft = true`.
     pub drafts: bool,
+    /// Taxonomies declared besides `tags` and `categories` (`Config::taxonomies`).
+    pub taxonomies: Vec<String>,
 }
 
-/// One taxonomy (`tags`, `categories`) and its terms, sorted by name.
+/// One taxonomy (`tags`, `categories` or a declared one) and its terms, sorted by name.
 #[derive(Clone, Debug)]
 pub struct Taxonomy {
-    /// `tags` or `categories`.
+    /// `tags`, `categories` or a name from `Config::taxonomies`.
     pub name: String,
     /// Terms sorted by slug.
     pub terms: Vec<Term>,
@@ -45,7 +47,7 @@ pub struct Library {
     pub pages: Vec<Page>,
     /// All sections; index 0 is the home section.
     pub sections: Vec<Section>,
-    /// `tags` and `categories` (only those that are used).
+    /// `tags`, `categories` and the declared ones (only those that are used).
     pub taxonomies: Vec<Taxonomy>,
     by_content_path: HashMap<String, String>,
 }
@@ -80,7 +82,12 @@ impl Library {
         for (r, path) in results.into_iter().zip(&markdown) {
             match r {
                 Ok(p) if p.meta.draft && !opts.drafts => {}
-                Ok(p) => parsed.push(p),
+                Ok(mut p) => match claim_taxonomies(&mut p.meta, &opts.taxonomies)
+                    .and_then(|()| check_sort_by(&p.meta))
+                {
+                    Ok(()) => parsed.push(p),
+                    Err(msg) => errors.push(Diagnostic::file(&p.rel, msg)),
+                },
                 Err(e) => {
                     errors.push(e);
                     failed.push(
@@ -92,6 +99,7 @@ impl Library {
             }
         }
         let mut lib = assemble(parsed, &others, &content, &opts.root, &mut errors);
+        lib.taxonomies = build_taxonomies(&lib.pages, &opts.taxonomies);
         for f in failed {
             lib.by_content_path
                 .entry(f)
@@ -348,7 +356,6 @@ fn assemble(
     }
     let _ = root;
     sort_sections(&mut lib);
-    lib.taxonomies = build_taxonomies(&lib.pages);
     lib
 }
 
@@ -403,15 +410,71 @@ fn newest_first(pages: &[Page], a: usize, b: usize) -> std::cmp::Ordering {
         .then_with(|| pages[a].doc.path.cmp(&pages[b].doc.path))
 }
 
-fn build_taxonomies(pages: &[Page]) -> Vec<Taxonomy> {
+/// Moves a Hugo-style top-level list of a declared taxonomy (`authors = [...]`) from `extra`
+/// into `taxonomies`, and refuses terms of a taxonomy the site does not declare: they would
+/// otherwise vanish from the built site without a word.
+fn claim_taxonomies(
+    meta: &mut front_matter::FrontMatter,
+    declared: &[String],
+) -> Result<(), String> {
+    for name in declared {
+        if let Some(serde_json::Value::Array(items)) = meta.extra.get(name) {
+            let terms: Option<Vec<String>> = items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            if let Some(terms) = terms {
+                meta.extra.remove(name);
+                let list = meta.taxonomies.entry(name.clone()).or_default();
+                for t in terms {
+                    if !list.contains(&t) {
+                        list.push(t);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(name) = meta.taxonomies.keys().find(|k| !declared.contains(k)) {
+        return Err(format!(
+            "taxonomy {name:?} is not declared: add it to `taxonomies` in splitmark.toml"
+        ));
+    }
+    Ok(())
+}
+
+/// Sort orders a section can ask for; anything else (Zola's `slug`, `none`, ...) is an
+/// error rather than a silent fallback to dates.
+const SORT_ORDERS: &[&str] = &["date", "weight", "title"];
+
+fn check_sort_by(meta: &front_matter::FrontMatter) -> Result<(), String> {
+    match meta.sort_by.as_deref() {
+        Some(s) if !SORT_ORDERS.contains(&s) => Err(format!(
+            "sort_by = {s:?} is not supported: use one of {}",
+            SORT_ORDERS.join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn build_taxonomies(pages: &[Page], declared: &[String]) -> Vec<Taxonomy> {
     let mut out = Vec::new();
-    for name in ["tags", "categories"] {
+    let builtin = ["tags", "categories"].into_iter().map(str::to_owned);
+    let names = builtin.chain(
+        declared
+            .iter()
+            .filter(|n| *n != "tags" && *n != "categories")
+            .cloned(),
+    );
+    for name in names {
         let mut terms: BTreeMap<String, Term> = BTreeMap::new();
         for (i, p) in pages.iter().enumerate() {
-            let list = if name == "tags" {
-                &p.doc.meta.tags
-            } else {
-                &p.doc.meta.categories
+            let list = match name.as_str() {
+                "tags" => &p.doc.meta.tags,
+                "categories" => &p.doc.meta.categories,
+                other => match p.doc.meta.taxonomies.get(other) {
+                    Some(list) => list,
+                    None => continue,
+                },
             };
             for t in list {
                 let slug = slug::slugify(t);
@@ -433,10 +496,7 @@ fn build_taxonomies(pages: &[Page]) -> Vec<Taxonomy> {
         for t in &mut terms {
             t.pages.sort_by(|&a, &b| newest_first(pages, a, b));
         }
-        out.push(Taxonomy {
-            name: name.to_owned(),
-            terms,
-        });
+        out.push(Taxonomy { name, terms });
     }
     out
 }

@@ -44,6 +44,8 @@ struct Summary<'a> {
     summary: Option<&'a str>,
     tags: &'a [String],
     categories: &'a [String],
+    /// Terms of the declared taxonomies, by taxonomy name.
+    taxonomies: &'a std::collections::BTreeMap<String, Vec<String>>,
     reading_time: usize,
     word_count: usize,
     image: Option<String>,
@@ -171,6 +173,7 @@ fn summary<'a>(config: &Config, doc: &'a Document, md: &'a Rendered) -> Summary<
         summary: md.summary.as_deref(),
         tags: &doc.meta.tags,
         categories: &doc.meta.categories,
+        taxonomies: &doc.meta.taxonomies,
         reading_time: md.reading_time,
         word_count: md.word_count,
         image: image_url(config, &doc.path, doc.meta.image.as_deref()),

@@ -7,6 +7,7 @@ pub mod context;
 pub mod experiments;
 mod init;
 pub mod jobs;
+pub mod lint;
 pub mod minify;
 pub mod output;
 mod shortcodes;
@@ -110,7 +111,6 @@ struct Prepared {
     sources: templates::TemplateSources,
     pages_md: Vec<Rendered>,
     sections_md: Vec<Rendered>,
-    warnings: Vec<Diagnostic>,
 }
 
 /// Loads config, content and templates and renders all Markdown; collects every error.
@@ -122,6 +122,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     let load = LoadOptions {
         root: opts.root.clone(),
         drafts: opts.drafts,
+        taxonomies: config.taxonomies.clone(),
     };
     // The `form` template function needs the forms, which are parsed after loading; it reads
     // them from this cell, filled before any template renders.
@@ -147,22 +148,14 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     let mut registry = ShortcodeRegistry::builtin(&config);
     site_experiments.register(&mut registry);
     let handler = registry.handler(&tera);
-    let missing_alt = Mutex::new(Vec::new());
     let image_errors = Mutex::new(Vec::new());
     let images = crate::seo::images::Images::new(&opts.root);
     let resolve = |p: &str| library.resolve(p).map(str::to_owned);
     let render_doc = |doc: &crate::content::Document| -> Result<Rendered, Vec<Diagnostic>> {
-        let file = doc.file.clone();
         let page_dir = opts
             .root
             .join(doc.file.parent().unwrap_or(Path::new("content")));
         let hook = |img: &markdown::ImageRef<'_>| -> Option<String> {
-            if img.alt.trim().is_empty() {
-                missing_alt.lock().expect("alt list").push(Diagnostic::file(
-                    &file,
-                    format!("image {} has no alt text", img.src),
-                ));
-            }
             let source = crate::seo::images::resolve_source(&opts.root, &page_dir, img.src)?;
             match images.picture(&source, img.alt, img.title, img.index > 0) {
                 Ok(html) => html,
@@ -213,7 +206,6 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     if !errors.is_empty() {
         return Err(Diagnostics(errors).sorted());
     }
-    let warnings = missing_alt.into_inner().unwrap_or_default();
     let image_errors = image_errors.into_inner().unwrap_or_default();
     if !image_errors.is_empty() {
         return Err(Diagnostics(image_errors).sorted());
@@ -227,7 +219,6 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
         sources,
         pages_md,
         sections_md,
-        warnings,
     })
 }
 
@@ -369,7 +360,12 @@ pub fn check(opts: &BuildOptions) -> CheckReport {
         pages: prepared.library.pages.len(),
         ..Default::default()
     };
-    report.warnings.extend(prepared.warnings.iter().cloned());
+    let docs = prepared.library.pages.iter().map(|p| &p.doc);
+    for doc in docs.chain(prepared.library.sections.iter().map(|s| &s.doc)) {
+        report
+            .warnings
+            .extend(lint::lint_document(&prepared.config, doc));
+    }
     for p in &prepared.library.pages {
         let m = &p.doc.meta;
         let file = &p.doc.file;
