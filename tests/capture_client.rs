@@ -283,11 +283,14 @@ async fn bad_network_settings_stop_the_start_with_a_clear_message() {
             "forwarded_header must be",
         ),
     ] {
-        let site = Site::new(&[(
-            "splitmark.toml",
-            &format!("{CONFIG}\n[capture]\n{bad}\n{DEMO_FORM}"),
-        )]);
+        // Built with a good config, then started with the bad one: the server refuses it
+        // itself. The build checks [capture] as well and says the same.
+        let config = format!("{CONFIG}\n[capture]\n{bad}\n{DEMO_FORM}");
+        let site = Site::new(&[("splitmark.toml", &format!("{CONFIG}\n{DEMO_FORM}"))]);
         site.build_ok();
+        site.write("splitmark.toml", &config);
+        let built = site.build().err().unwrap_or_else(|| panic!("{bad} built"));
+        assert!(built.contains(says), "build with {bad}: {built}");
         let err = splitmark::capture::start(splitmark::capture::CaptureOptions {
             root: site.root().to_path_buf(),
             bind: "127.0.0.1:0".into(),
