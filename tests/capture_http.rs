@@ -569,7 +569,22 @@ async fn report_over_the_api_and_the_cli_after_seeding_through_public_endpoints(
             );
         }
     }
-    let r = h.admin("/api/v1/experiments/hero").await;
+    // Beacons are answered before they commit: wait (bounded) until all 24 visitors count.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let r = loop {
+        let r = h.admin("/api/v1/experiments/hero").await;
+        let visitors: u64 = r["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["visitors"].as_u64().unwrap())
+            .sum();
+        if visitors == 24 || std::time::Instant::now() > deadline {
+            assert_eq!(visitors, 24, "every beacon committed");
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert!(
         r["srm_p_value"].is_number() && r["srm_warning"].is_boolean(),
         "{r}"
