@@ -169,6 +169,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
             file: &doc.file,
             body_line: doc.body_line,
             page_path: &doc.path,
+            page_extra: &doc.meta.extra,
             resolve: &resolve,
             shortcodes: &handler,
             image_hook: Some(&hook),
@@ -206,7 +207,13 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     if !errors.is_empty() {
         return Err(Diagnostics(errors).sorted());
     }
-    let warnings = missing_alt.into_inner().unwrap_or_default();
+    let mut warnings = missing_alt.into_inner().unwrap_or_default();
+    warnings.extend(
+        pages_md
+            .iter()
+            .chain(&sections_md)
+            .flat_map(|r| r.warnings.iter().cloned()),
+    );
     let image_errors = image_errors.into_inner().unwrap_or_default();
     if !image_errors.is_empty() {
         return Err(Diagnostics(image_errors).sorted());
