@@ -187,6 +187,8 @@ impl<'a> State<'a> {
                 })
             })
         };
+        let warnings = std::cell::RefCell::new(Vec::new());
+        let warn = |w: String| warnings.borrow_mut().push(w);
         let sc = ShortcodeCall {
             name: &call.name,
             args: &call.args,
@@ -198,9 +200,14 @@ impl<'a> State<'a> {
             page_extra: self.ctx.page_extra,
             resolve: self.ctx.resolve,
             image: Some(&image),
+            warn: &warn,
         };
         let result = handler.render(&sc);
         self.image_index = index.get();
+        for w in warnings.into_inner() {
+            let d = self.diag(base + call.offset, format!("shortcode `{}`: {w}", call.name));
+            self.warnings.push(d);
+        }
         match result {
             Ok(html) => html,
             Err(msg) => {

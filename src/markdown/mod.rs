@@ -63,6 +63,8 @@ pub struct ShortcodeCall<'a> {
     pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),
     /// The responsive-image pipeline, for shortcodes that show a local image.
     pub image: Option<&'a dyn Fn(&str, &str, &str) -> Option<String>>,
+    /// Records a warning at the call's position (shown by `check`).
+    pub warn: &'a dyn Fn(String),
 }
 
 /// Renders shortcodes for the Markdown layer.

@@ -139,7 +139,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     let _ = forms_cell.set(site_experiments.clone());
     let mut registry = ShortcodeRegistry::builtin(&config);
     site_experiments.register(&mut registry);
-    let handler = registry.handler(&tera);
+    let handler = registry.handler(&tera, &sources);
     let missing_alt = Mutex::new(Vec::new());
     let image_errors = Mutex::new(Vec::new());
     let images = crate::seo::images::Images::new(&opts.root);
