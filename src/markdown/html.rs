@@ -49,7 +49,19 @@ pub(super) fn summary_range(events: &[Event<'_>]) -> Option<std::ops::Range<usiz
 }
 
 pub(super) fn fill_placeholders(html: &str, parts: &[String]) -> String {
-    if parts.is_empty() || !html.contains(PLACEHOLDER) {
+    if parts.is_empty() {
+        return html.to_owned();
+    }
+    // A shortcode in a link's destination (`[b]({{< relref "b.md" >}})`) comes back
+    // percent-encoded.
+    let decoded;
+    let html = if html.contains(ENCODED) {
+        decoded = decode_placeholders(html);
+        decoded.as_str()
+    } else {
+        html
+    };
+    if !html.contains(PLACEHOLDER) {
         return html.to_owned();
     }
     let mut out = String::with_capacity(html.len());
@@ -72,6 +84,31 @@ pub(super) fn fill_placeholders(html: &str, parts: &[String]) -> String {
         out.push_str(head);
         out.push_str(parts.get(idx).map_or("", String::as_str));
         rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// U+FFFC, percent-encoded as in a URL.
+const ENCODED: &str = "%EF%BF%BC";
+
+/// `%EF%BF%BC12%EF%BF%BC` back to a placeholder.
+fn decode_placeholders(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find(ENCODED) {
+        let after = &rest[start + ENCODED.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(ENCODED) {
+            out.push_str(&rest[..start]);
+            out.push(PLACEHOLDER);
+            out.push_str(&after[..digits]);
+            out.push(PLACEHOLDER);
+            rest = &after[digits + ENCODED.len()..];
+        } else {
+            out.push_str(&rest[..start + ENCODED.len()]);
+            rest = after;
+        }
     }
     out.push_str(rest);
     out

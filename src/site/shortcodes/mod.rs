@@ -116,9 +116,8 @@ impl Handler<'_> {
                 ctx.insert(*name, first);
             }
         }
-        if let Some(body) = call.body {
-            ctx.insert_value("body", tera::Value::safe_string(body));
-        }
+        // A standalone call has an empty body, as Hugo's `.Inner` is.
+        ctx.insert_value("body", tera::Value::safe_string(call.body.unwrap_or("")));
         if call.name == "figure" {
             if let Some(picture) = builtins::figure_picture(call) {
                 ctx.insert_value("picture", tera::Value::safe_string(&picture));
