@@ -197,7 +197,7 @@ fn youtube_and_vimeo_are_facades_without_third_party_loads() {
         ]
     );
     assert_eq!(
-        attrs(&doc, ".video a", "aria-label"),
+        attrs(&doc, ".video button", "aria-label"),
         ["Play: YouTube video", "Play: A film"]
     );
     // Nothing that loads: no iframe, and no src pointing away from the site.
