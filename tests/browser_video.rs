@@ -50,7 +50,9 @@ fn recording_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
             if let Some(line) = head.lines().next() {
                 seen.lock().unwrap().push(line.to_owned());
             }
-            let _ = conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = conn.write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
         }
     });
     (port, log)
@@ -58,7 +60,11 @@ fn recording_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 fn video_hosts(log: &[String]) -> Vec<String> {
     log.iter()
-        .filter(|l| ["youtube", "ytimg", "googlevideo", "vimeo", "ggpht"].iter().any(|h| l.contains(h)))
+        .filter(|l| {
+            ["youtube", "ytimg", "googlevideo", "vimeo", "ggpht"]
+                .iter()
+                .any(|h| l.contains(h))
+        })
         .cloned()
         .collect()
 }
@@ -75,7 +81,10 @@ async fn youtube_facade_loads_nothing_third_party_until_clicked() {
     {
         Ok(c) => c,
         Err(e) => {
-            assert!(!required, "SPLITMARK_REQUIRE_BROWSER is set but chromedriver cannot start: {e}");
+            assert!(
+                !required,
+                "SPLITMARK_REQUIRE_BROWSER is set but chromedriver cannot start: {e}"
+            );
             eprintln!("\n*** SKIPPED: browser tests need chromium and chromedriver (apt-get install chromium chromium-driver): {e} ***\n");
             return;
         }
@@ -134,7 +143,11 @@ async fn youtube_facade_loads_nothing_third_party_until_clicked() {
         .await
         .unwrap();
     assert_eq!(foreign, json!([]), "third-party resources before the click");
-    assert!(video_hosts(&log.lock().unwrap()).is_empty(), "{:?}", log.lock().unwrap());
+    assert!(
+        video_hosts(&log.lock().unwrap()).is_empty(),
+        "{:?}",
+        log.lock().unwrap()
+    );
     assert!(c.find(Locator::Css(".video iframe")).await.is_err());
     let label = c
         .find(Locator::Css(".video button"))
@@ -145,7 +158,12 @@ async fn youtube_facade_loads_nothing_third_party_until_clicked() {
         .unwrap();
     assert_eq!(label.as_deref(), Some("Play: Launch talk"));
 
-    c.find(Locator::Css(".video button")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(".video button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let iframe = c
         .wait()
         .at_most(Duration::from_secs(10))
@@ -156,7 +174,11 @@ async fn youtube_facade_loads_nothing_third_party_until_clicked() {
         iframe.attr("src").await.unwrap().as_deref(),
         Some("https://www.youtube-nocookie.com/embed/w7Ft2ymGmfc?autoplay=1")
     );
-    assert_eq!(c.current_url().await.unwrap().path(), "/video/", "the click stays on the page");
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/video/",
+        "the click stays on the page"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let hosts = video_hosts(&log.lock().unwrap());
@@ -167,7 +189,11 @@ async fn youtube_facade_loads_nothing_third_party_until_clicked() {
             );
             break;
         }
-        assert!(Instant::now() < deadline, "the player was never requested: {:?}", log.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "the player was never requested: {:?}",
+            log.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     c.close().await.unwrap();

@@ -21,7 +21,10 @@ fn fences_are_highlighted_with_classes() {
     assert_eq!(texts(&doc, "pre .nf"), ["main"]);
     assert_eq!(texts(&doc, "pre .s"), ["\"x\""]);
     assert_eq!(texts(&doc, "pre .c"), ["// done"]);
-    assert!(attrs(&doc, "main [style]", "style").is_empty(), "no inline styles");
+    assert!(
+        attrs(&doc, "main [style]", "style").is_empty(),
+        "no inline styles"
+    );
 }
 
 #[test]
@@ -74,15 +77,15 @@ fn unknown_language_is_plain_text_and_a_check_warning() {
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
     assert!(
-        warnings.iter().any(|w| w.starts_with(
-            "content/a.md:7:1: code block language `klingon` is not known"
-        )),
+        warnings
+            .iter()
+            .any(|w| w.starts_with("content/a.md:7:1: code block language `klingon` is not known")),
         "{warnings:?}"
     );
     assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("content/a.md:11:1: code block: unsupported code block option `hide_lines`")),
+        warnings.iter().any(|w| w.starts_with(
+            "content/a.md:11:1: code block: unsupported code block option `hide_lines`"
+        )),
         "{warnings:?}"
     );
 }
@@ -103,11 +106,17 @@ fn palette_only_on_pages_with_code_and_posts_stay_small() {
     site.build_ok();
     let with = site.read("blog/code/index.html");
     let without = site.read("blog/plain/index.html");
-    assert!(with.contains("prefers-color-scheme:dark){.chroma"), "dark palette");
+    assert!(
+        with.contains("prefers-color-scheme:dark){.chroma"),
+        "dark palette"
+    );
     assert!(with.contains(".chroma .k,"), "light palette");
     assert!(!without.contains(".chroma"), "no palette without code");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(with.as_bytes()).unwrap();
     let size = gz.finish().unwrap().len();
-    assert!(size < 14 * 1024, "post with code is {size} bytes compressed");
+    assert!(
+        size < 14 * 1024,
+        "post with code is {size} bytes compressed"
+    );
 }

@@ -38,7 +38,9 @@ fn hugo_forms_reach_the_template() {
     site.build_ok();
     let html = body_html(&site, "a/index.html");
     assert!(
-        html.contains("<div class=\"callout info\" data-n=\"1\"><b>Heads up</b>\n*raw* text\n</div>"),
+        html.contains(
+            "<div class=\"callout info\" data-n=\"1\"><b>Heads up</b>\n*raw* text\n</div>"
+        ),
         "{{< >}} passes its body as written: {html}"
     );
     assert!(
@@ -56,19 +58,27 @@ fn our_syntax_and_hugo_nest() {
     let site = Site::new(&[
         (
             "content/a.md",
-            &format!("{FM}{{% callout(title=\"T\") %}}\nOuter {{{{< callout inner />}}}}\n{{% end %}}\n"),
+            &format!(
+                "{FM}{{% callout(title=\"T\") %}}\nOuter {{{{< callout inner />}}}}\n{{% end %}}\n"
+            ),
         ),
         ("templates/shortcodes/callout.html", CALLOUT),
     ]);
     site.build_ok();
     let html = body_html(&site, "a/index.html");
-    assert!(html.contains("<b>T</b><p>Outer <div class=\"callout inner\""), "{html}");
+    assert!(
+        html.contains("<b>T</b><p>Outer <div class=\"callout inner\""),
+        "{html}"
+    );
 }
 
 #[test]
 fn unknown_hugo_shortcode_is_an_error_at_line_and_column() {
     let e = build_err("para\n\nText {{< nope x >}}\n");
-    assert!(e.contains("content/a.md:6:6: shortcode `nope`: unknown shortcode"), "{e}");
+    assert!(
+        e.contains("content/a.md:6:6: shortcode `nope`: unknown shortcode"),
+        "{e}"
+    );
     assert!(e.contains("6 | Text {{< nope x >}}"), "snippet: {e}");
 }
 
@@ -84,7 +94,10 @@ fn unknown_shortcode_in_each_syntax() {
 
 #[test]
 fn lines_count_yaml_front_matter_too() {
-    let site = Site::new(&[("content/a.md", "---\ntitle: A\ndate: 2024-01-02\n---\n\n{{< nope >}}\n")]);
+    let site = Site::new(&[(
+        "content/a.md",
+        "---\ntitle: A\ndate: 2024-01-02\n---\n\n{{< nope >}}\n",
+    )]);
     let e = site.build().unwrap_err();
     assert!(e.contains("content/a.md:6:1: shortcode `nope`"), "{e}");
 }
@@ -97,34 +110,54 @@ fn unclosed_pairs_are_errors() {
         "{e}"
     );
     let e = build_err("a\n\n  {% details(summary=\"s\") %}\nbody\n");
-    assert!(e.contains("content/a.md:6:3: shortcode `details` is opened here but has no `{% end %}`"), "{e}");
+    assert!(
+        e.contains("content/a.md:6:3: shortcode `details` is opened here but has no `{% end %}`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn mismatched_closing_tags_are_errors() {
     let e = build_err("{{< details >}}\nx\n{{< /figure >}}\n");
     assert!(
-        e.contains("content/a.md:6:1: `{{< /figure >}}` does not match the open shortcode `details`"),
+        e.contains(
+            "content/a.md:6:1: `{{< /figure >}}` does not match the open shortcode `details`"
+        ),
         "{e}"
     );
     let e = build_err("x {{< /details >}}\n");
-    assert!(e.contains("content/a.md:4:3: `{{< /details >}}` closes no open shortcode"), "{e}");
+    assert!(
+        e.contains("content/a.md:4:3: `{{< /details >}}` closes no open shortcode"),
+        "{e}"
+    );
     let e = build_err("{{< details >}}x{{% /details %}}\n");
     assert!(e.contains("content/a.md:4:17:"), "{e}");
     let e = build_err("{% end %}\n");
-    assert!(e.contains("content/a.md:4:1: `{% end %}` without an opening shortcode"), "{e}");
+    assert!(
+        e.contains("content/a.md:4:1: `{% end %}` without an opening shortcode"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_argument_syntax_is_an_error_at_the_argument() {
     let e = build_err("one\n{{< figure src=\"a.png >}}\n");
-    assert!(e.contains("content/a.md:5:16: argument has no closing \""), "{e}");
+    assert!(
+        e.contains("content/a.md:5:16: argument has no closing \""),
+        "{e}"
+    );
     let e = build_err("{{< figure src= >}}\n");
-    assert!(e.contains("content/a.md:4:16: parameter `src` has no value"), "{e}");
+    assert!(
+        e.contains("content/a.md:4:16: parameter `src` has no value"),
+        "{e}"
+    );
     let e = build_err("{{< figure =x >}}\n");
     assert!(e.contains("content/a.md:4:12: unexpected `=`"), "{e}");
     let e = build_err("{{< figure src=\"a\"");
-    assert!(e.contains("content/a.md:4:1: shortcode tag `{{< figure` has no closing `>}}`"), "{e}");
+    assert!(
+        e.contains("content/a.md:4:1: shortcode tag `{{< figure` has no closing `>}}`"),
+        "{e}"
+    );
     let e = build_err("x {{ form(id=demo) }}\n");
     assert!(e.contains("content/a.md:4:14: expected a value"), "{e}");
 }
@@ -177,16 +210,18 @@ fn figure_uses_the_image_pipeline_for_local_files() {
     assert_eq!(attrs(&doc, "figure > a", "href"), ["/big/"]);
     assert!(attrs(&doc, "figure picture source", "srcset")[0].contains(".webp 960w"));
     assert_eq!(texts(&doc, "figcaption"), ["On the way"]);
-    assert_eq!(attrs(&doc, "figure > img", "src"), ["https://cdn.test/x.png"]);
+    assert_eq!(
+        attrs(&doc, "figure > img", "src"),
+        ["https://cdn.test/x.png"]
+    );
     assert_eq!(attrs(&doc, "figure > img", "width"), ["40"]);
     assert_eq!(attrs(&doc, "figure > img", "loading"), ["lazy"]);
 }
 
 #[test]
 fn youtube_and_vimeo_are_facades_without_third_party_loads() {
-    let site = page(
-        "{{< youtube w7Ft2ymGmfc >}}\n\n{{< vimeo id=\"55073825\" title=\"A film\" >}}\n",
-    );
+    let site =
+        page("{{< youtube w7Ft2ymGmfc >}}\n\n{{< vimeo id=\"55073825\" title=\"A film\" >}}\n");
     site.build_ok();
     let doc = site.html("a/index.html");
     assert_eq!(
@@ -236,12 +271,17 @@ fn details_highlight_ref_relref_and_param() {
 #[test]
 fn broken_ref_and_missing_param_are_errors_at_the_call() {
     let e = build_err("See [x]({{< ref \"nope.md\" >}}).\n");
-    assert!(e.contains("content/a.md:4:9: shortcode `ref`: no content file nope.md"), "{e}");
+    assert!(
+        e.contains("content/a.md:4:9: shortcode `ref`: no content file nope.md"),
+        "{e}"
+    );
     let e = build_err("x\n{{< relref \"/blog/gone\" >}}\n");
     assert!(e.contains("content/a.md:5:1: shortcode `relref`"), "{e}");
     let e = build_err("By {{< param nobody >}}.\n");
     assert!(
-        e.contains("content/a.md:4:4: shortcode `param`: `nobody` is neither in the page's front matter"),
+        e.contains(
+            "content/a.md:4:4: shortcode `param`: `nobody` is neither in the page's front matter"
+        ),
         "{e}"
     );
 }
@@ -265,7 +305,11 @@ fn a_site_template_overrides_a_built_in() {
     site.build_ok();
     let doc = site.html("a/index.html");
     assert_eq!(texts(&doc, "p.mine"), ["video abc"]);
-    assert_eq!(texts(&doc, "pre.mine"), ["go: \nx"], "a {{< >}} body is passed as written");
+    assert_eq!(
+        texts(&doc, "pre.mine"),
+        ["go: \nx"],
+        "a {{< >}} body is passed as written"
+    );
     assert!(attrs(&doc, ".video", "data-embed").is_empty());
 }
 
@@ -276,5 +320,8 @@ fn internal_at_links_still_work() {
         ("content/b.md", "+++\ntitle = \"B\"\n+++\nB\n"),
     ]);
     site.build_ok();
-    assert_eq!(attrs(&site.html("a/index.html"), "main p a", "href"), ["/b/#x"]);
+    assert_eq!(
+        attrs(&site.html("a/index.html"), "main p a", "href"),
+        ["/b/#x"]
+    );
 }

@@ -205,7 +205,10 @@ impl<'a> State<'a> {
         let result = handler.render(&sc);
         self.image_index = index.get();
         for w in warnings.into_inner() {
-            let d = self.diag(base + call.offset, format!("shortcode `{}`: {w}", call.name));
+            let d = self.diag(
+                base + call.offset,
+                format!("shortcode `{}`: {w}", call.name),
+            );
             self.warnings.push(d);
         }
         match result {

@@ -62,10 +62,14 @@ pub struct ShortcodeCall<'a> {
     /// Resolves a content path (`blog/a.md`) to a site path.
     pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),
     /// The responsive-image pipeline, for shortcodes that show a local image.
-    pub image: Option<&'a dyn Fn(&str, &str, &str) -> Option<String>>,
+    pub image: Option<ShortcodeImage<'a>>,
     /// Records a warning at the call's position (shown by `check`).
     pub warn: &'a dyn Fn(String),
 }
+
+/// Renders a local image (`src`, `alt`, `title`) through the page's image pipeline: the
+/// `<picture>`, or `None` when the image is not local.
+pub type ShortcodeImage<'a> = &'a dyn Fn(&str, &str, &str) -> Option<String>;
 
 /// Renders shortcodes for the Markdown layer.
 pub trait ShortcodeHandler: Sync {

@@ -68,8 +68,10 @@ pub(super) fn class_for(stack: &[Scope]) -> Option<&'static str> {
             return Some(class);
         }
     }
-    stack
-        .iter()
-        .rev()
-        .find_map(|s| c.table.iter().find(|(p, _)| p.is_prefix_of(*s)).map(|(_, c)| *c))
+    stack.iter().rev().find_map(|s| {
+        c.table
+            .iter()
+            .find(|(p, _)| p.is_prefix_of(*s))
+            .map(|(_, c)| *c)
+    })
 }

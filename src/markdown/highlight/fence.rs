@@ -44,7 +44,11 @@ impl Options {
                 self.linenos = match value {
                     "" | "true" | "table" | "inline" => true,
                     "false" => false,
-                    v => return Err(format!("linenos={v}: expected true, false, table or inline")),
+                    v => {
+                        return Err(format!(
+                            "linenos={v}: expected true, false, table or inline"
+                        ))
+                    }
                 }
             }
             "linenostart" => {
@@ -89,7 +93,10 @@ pub fn parse(info: &str) -> Fence {
     let info = info.trim();
     let mut fence = Fence::default();
     let (head, attrs) = match info.find('{') {
-        Some(b) => (&info[..b], Some(info[b + 1..].trim_end().trim_end_matches('}'))),
+        Some(b) => (
+            &info[..b],
+            Some(info[b + 1..].trim_end().trim_end_matches('}')),
+        ),
         None => (info, None),
     };
     let (lang, zola_opts) = match head.split_once(',') {

@@ -18,7 +18,15 @@ use syntect::util::LinesWithEndings;
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(two_face::syntax::extra_newlines);
 
 /// Names that mean "no highlighting", without a warning.
-const PLAIN: &[&str] = &["text", "txt", "plain", "plaintext", "none", "output", "nohighlight"];
+const PLAIN: &[&str] = &[
+    "text",
+    "txt",
+    "plain",
+    "plaintext",
+    "none",
+    "output",
+    "nohighlight",
+];
 
 /// Names people write in fences that the grammars do not know by that name.
 const ALIASES: &[(&str, &str)] = &[
@@ -80,13 +88,21 @@ pub fn is_known(lang: &str) -> bool {
 /// Renders `code` in `lang` (none: plain) with `options`.
 pub fn render(code: &str, lang: Option<&str>, options: &Options) -> Highlighted {
     let plain = lang.is_none_or(|l| PLAIN.contains(&l.to_ascii_lowercase().as_str()));
-    let syntax = if plain { None } else { lang.and_then(syntax_for) };
+    let syntax = if plain {
+        None
+    } else {
+        lang.and_then(syntax_for)
+    };
     let unknown_language = match (plain, syntax) {
         (false, None) => lang.map(str::to_owned),
         _ => None,
     };
     let mut html = String::with_capacity(code.len() * 2 + 64);
-    let class = if syntax.is_some() { " class=\"chroma\"" } else { "" };
+    let class = if syntax.is_some() {
+        " class=\"chroma\""
+    } else {
+        ""
+    };
     html.push_str("<pre");
     html.push_str(class);
     html.push_str("><code");

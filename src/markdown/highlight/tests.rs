@@ -7,8 +7,26 @@ fn hl(code: &str, lang: &str) -> String {
 #[test]
 fn common_languages_are_known() {
     for lang in [
-        "sh", "bash", "shell", "console", "toml", "yaml", "yml", "json", "html", "css", "js",
-        "javascript", "ts", "typescript", "python", "rust", "go", "sql", "dockerfile", "md",
+        "sh",
+        "bash",
+        "shell",
+        "console",
+        "toml",
+        "yaml",
+        "yml",
+        "json",
+        "html",
+        "css",
+        "js",
+        "javascript",
+        "ts",
+        "typescript",
+        "python",
+        "rust",
+        "go",
+        "sql",
+        "dockerfile",
+        "md",
         "text",
     ] {
         assert!(is_known(lang), "{lang}");
@@ -19,10 +37,17 @@ fn common_languages_are_known() {
 #[test]
 fn tokens_get_short_classes_not_styles() {
     let h = hl("fn main() { // hi\n    let s = \"x\";\n}\n", "rust");
-    assert!(h.starts_with("<pre class=\"chroma\"><code class=\"language-rust\" data-lang=\"rust\">"), "{h}");
+    assert!(
+        h.starts_with("<pre class=\"chroma\"><code class=\"language-rust\" data-lang=\"rust\">"),
+        "{h}"
+    );
     assert!(h.contains("<span class=\"kt\">fn</span>"), "{h}");
     assert!(h.contains("<span class=\"c\">// hi</span>"), "{h}");
-    assert!(h.contains("<span class=\"s\">&quot;x&quot;</span>") || h.contains("<span class=\"s\">\"x\"</span>"), "{h}");
+    assert!(
+        h.contains("<span class=\"s\">&quot;x&quot;</span>")
+            || h.contains("<span class=\"s\">\"x\"</span>"),
+        "{h}"
+    );
     assert!(!h.contains("style="), "{h}");
 }
 
@@ -55,8 +80,14 @@ fn hl_lines_and_linenos() {
         hl_lines: vec![2..=2],
     };
     let h = render("a = 1\nb = 2\n", Some("toml"), &opts).html;
-    assert!(h.contains("<span class=\"line\"><span class=\"ln\">10</span>"), "{h}");
-    assert!(h.contains("<span class=\"line hl\"><span class=\"ln\">11</span>"), "{h}");
+    assert!(
+        h.contains("<span class=\"line\"><span class=\"ln\">10</span>"),
+        "{h}"
+    );
+    assert!(
+        h.contains("<span class=\"line hl\"><span class=\"ln\">11</span>"),
+        "{h}"
+    );
 }
 
 #[test]

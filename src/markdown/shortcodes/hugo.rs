@@ -78,7 +78,9 @@ pub(super) fn parse_tag(s: &str) -> Result<Option<(Tag, usize)>, TagError> {
         offset: 0,
         message: format!(
             "shortcode tag `{}` has no closing `{close}`",
-            delim.show(&name).trim_end_matches(&[' ', '>', '%', '}'][..])
+            delim
+                .show(&name)
+                .trim_end_matches(&[' ', '>', '%', '}'][..])
         ),
     };
     let mut tag = Tag {
@@ -283,7 +285,10 @@ mod tests {
         );
         assert_eq!(t.named["key"], "v");
         assert_eq!(t.named["n"], 2);
-        assert_eq!(len, r#"{{< name arg "quoted \"arg\"" `raw` 3 true key="v" n=2 >}}"#.len());
+        assert_eq!(
+            len,
+            r#"{{< name arg "quoted \"arg\"" `raw` 3 true key="v" n=2 >}}"#.len()
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ pub(super) struct Special {
 
 pub(super) enum SpecialKind {
     /// `{{</* x */>}}`: prints `text`.
-    Escape { text: String, in_code: bool },
+    Escape {
+        text: String,
+        in_code: bool,
+    },
     Zola(zola::Tag),
     Hugo(hugo::Tag),
 }
@@ -24,9 +27,11 @@ pub(super) fn lex(src: &str) -> Result<Vec<Special>, ScanError> {
     let mut i = 0;
     let mut at_line_start = true;
     let mut fence: Option<(u8, usize)> = None;
-    let at = |base: usize| move |e: TagError| ScanError {
-        offset: base + e.offset,
-        message: e.message,
+    let at = |base: usize| {
+        move |e: TagError| ScanError {
+            offset: base + e.offset,
+            message: e.message,
+        }
     };
     while i < bytes.len() {
         if at_line_start {
@@ -40,7 +45,9 @@ pub(super) fn lex(src: &str) -> Result<Vec<Special>, ScanError> {
                     fence = Some((m, run));
                     true
                 }
-                (Some((fm, fr)), Some(m)) if fm == m && run >= fr && line[run..].trim().is_empty() => {
+                (Some((fm, fr)), Some(m))
+                    if fm == m && run >= fr && line[run..].trim().is_empty() =>
+                {
                     fence = None;
                     true
                 }
@@ -71,7 +78,9 @@ pub(super) fn lex(src: &str) -> Result<Vec<Special>, ScanError> {
                     None => i += run,
                 }
             }
-            b'{' if bytes.get(i + 1) == Some(&b'{') && matches!(bytes.get(i + 2), Some(b'<' | b'%')) => {
+            b'{' if bytes.get(i + 1) == Some(&b'{')
+                && matches!(bytes.get(i + 2), Some(b'<' | b'%')) =>
+            {
                 if let Some((len, text)) = escape_at(&src[i..]) {
                     out.push(Special {
                         start: i,

@@ -177,9 +177,9 @@ pub fn scan(src: &str) -> Result<Vec<Piece>, ScanError> {
                         return Err(ScanError {
                             offset: s.start,
                             message: match open {
-                                Some(o) => format!(
-                                    "`{shown}` does not match the open shortcode `{o}`"
-                                ),
+                                Some(o) => {
+                                    format!("`{shown}` does not match the open shortcode `{o}`")
+                                }
                                 None => format!("`{shown}` closes no open shortcode"),
                             },
                         });

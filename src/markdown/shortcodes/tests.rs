@@ -100,7 +100,10 @@ fn hugo_same_name_nesting() {
 fn hugo_mismatched_close() {
     let e = scan("{{< a >}}\ntext\n{{< /b >}}").unwrap_err();
     assert_eq!(e.offset, 15);
-    assert!(e.message.contains("does not match the open shortcode `a`"), "{e:?}");
+    assert!(
+        e.message.contains("does not match the open shortcode `a`"),
+        "{e:?}"
+    );
     let e = scan("{{< /b >}}").unwrap_err();
     assert!(e.message.contains("closes no open shortcode"), "{e:?}");
     let e = scan("{{< a >}}x{{% /a %}}").unwrap_err();

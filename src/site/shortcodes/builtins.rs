@@ -122,7 +122,9 @@ fn resolve_ref(call: &ShortcodeCall<'_>) -> Result<String, String> {
             }
         }
     }
-    Err(format!("no content file {file} (looked in content/ and beside the page)"))
+    Err(format!(
+        "no content file {file} (looked in content/ and beside the page)"
+    ))
 }
 
 /// `{{< param "key" >}}`: the page's front-matter `extra` value, else the site's `[extra]`;

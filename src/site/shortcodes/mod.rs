@@ -111,8 +111,7 @@ impl Handler<'_> {
             ctx.insert("args", call.positional);
         }
         if let Some((_, name)) = POSITIONAL_NAMES.iter().find(|(n, _)| *n == call.name) {
-            if let (false, Some(first)) = (call.args.contains_key(*name), call.positional.first())
-            {
+            if let (false, Some(first)) = (call.args.contains_key(*name), call.positional.first()) {
                 ctx.insert(*name, first);
             }
         }
