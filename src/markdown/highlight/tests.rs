@@ -68,7 +68,6 @@ fn every_bench_language_highlights() {
     ] {
         let h = hl(code, lang);
         assert!(h.contains("<span class="), "{lang}: {h}");
-        eprintln!("{lang}: {h}");
     }
 }
 
