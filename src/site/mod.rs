@@ -111,6 +111,8 @@ struct Prepared {
     sources: templates::TemplateSources,
     pages_md: Vec<Rendered>,
     sections_md: Vec<Rendered>,
+    /// Rendering's warnings (e.g. a code block in a language with no grammar), for `check`.
+    warnings: Vec<Diagnostic>,
 }
 
 /// Loads config, content and templates and renders all Markdown; collects every error.
@@ -147,7 +149,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     let _ = forms_cell.set(site_experiments.clone());
     let mut registry = ShortcodeRegistry::builtin(&config);
     site_experiments.register(&mut registry);
-    let handler = registry.handler(&tera);
+    let handler = registry.handler(&tera, &sources);
     let image_errors = Mutex::new(Vec::new());
     let images = crate::seo::images::Images::new(&opts.root);
     let resolve = |p: &str| library.resolve(p).map(str::to_owned);
@@ -169,6 +171,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
             file: &doc.file,
             body_line: doc.body_line,
             page_path: &doc.path,
+            page_extra: &doc.meta.extra,
             resolve: &resolve,
             shortcodes: &handler,
             image_hook: Some(&hook),
@@ -206,6 +209,11 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     if !errors.is_empty() {
         return Err(Diagnostics(errors).sorted());
     }
+    let warnings = pages_md
+        .iter()
+        .chain(&sections_md)
+        .flat_map(|r| r.warnings.iter().cloned())
+        .collect();
     let image_errors = image_errors.into_inner().unwrap_or_default();
     if !image_errors.is_empty() {
         return Err(Diagnostics(image_errors).sorted());
@@ -219,6 +227,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
         sources,
         pages_md,
         sections_md,
+        warnings,
     })
 }
 
@@ -360,6 +369,7 @@ pub fn check(opts: &BuildOptions) -> CheckReport {
         pages: prepared.library.pages.len(),
         ..Default::default()
     };
+    report.warnings.extend(prepared.warnings.iter().cloned());
     let docs = prepared.library.pages.iter().map(|p| &p.doc);
     for doc in docs.chain(prepared.library.sections.iter().map(|s| &s.doc)) {
         report
