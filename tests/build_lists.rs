@@ -205,6 +205,9 @@ fn unsupported_sort_order_is_an_error() {
         "+++\ntitle = \"Blog\"\nsort_by = \"slug\"\n+++\n",
     )]);
     let err = site.build().unwrap_err();
-    assert!(err.contains("content/blog/_index.md"), "{err}");
-    assert!(err.contains("sort_by = \"slug\" is not supported"), "{err}");
+    assert!(err.contains("content/blog/_index.md:3:11"), "{err}");
+    assert!(
+        err.contains("sort_by must be \"date\", \"weight\" or \"title\", got \"slug\""),
+        "{err}"
+    );
 }

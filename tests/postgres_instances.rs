@@ -90,8 +90,7 @@ async fn two_instances_on_one_postgres_store_each_submission_once() {
     };
     // Beacons are answered before they commit: wait (bounded) for the queued ones.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while count("SELECT COALESCE(SUM(views), 0)::BIGINT FROM exposures").await
-        < 2 * VISITORS as i64
+    while count("SELECT COALESCE(SUM(views), 0)::BIGINT FROM exposures").await < 2 * VISITORS as i64
         && std::time::Instant::now() < deadline
     {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -82,9 +82,7 @@ impl Library {
         for (r, path) in results.into_iter().zip(&markdown) {
             match r {
                 Ok(p) if p.meta.draft && !opts.drafts => {}
-                Ok(mut p) => match claim_taxonomies(&mut p.meta, &opts.taxonomies)
-                    .and_then(|()| check_sort_by(&p.meta))
-                {
+                Ok(mut p) => match claim_taxonomies(&mut p.meta, &opts.taxonomies) {
                     Ok(()) => parsed.push(p),
                     Err(msg) => errors.push(Diagnostic::file(&p.rel, msg)),
                 },
@@ -440,20 +438,6 @@ fn claim_taxonomies(
         ));
     }
     Ok(())
-}
-
-/// Sort orders a section can ask for; anything else (Zola's `slug`, `none`, ...) is an
-/// error rather than a silent fallback to dates.
-const SORT_ORDERS: &[&str] = &["date", "weight", "title"];
-
-fn check_sort_by(meta: &front_matter::FrontMatter) -> Result<(), String> {
-    match meta.sort_by.as_deref() {
-        Some(s) if !SORT_ORDERS.contains(&s) => Err(format!(
-            "sort_by = {s:?} is not supported: use one of {}",
-            SORT_ORDERS.join(", ")
-        )),
-        _ => Ok(()),
-    }
 }
 
 fn build_taxonomies(pages: &[Page], declared: &[String]) -> Vec<Taxonomy> {
