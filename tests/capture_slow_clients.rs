@@ -32,7 +32,7 @@ async fn harness(capture: &str) -> Harness {
 }
 
 /// Raises this process's soft descriptor limit to its hard limit; returns the new limit.
-fn raise_fd_limit() -> u64 {
+fn raise_fd_limit() -> libc::rlim_t {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -44,7 +44,7 @@ fn raise_fd_limit() -> u64 {
         libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
     }
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }
 
 /// How a connection ended, if it did within `deadline`.
@@ -201,8 +201,15 @@ async fn idle_keep_alive_and_silent_connections_are_closed() {
     assert_eq!(wait_for_close(&mut s, deadline).await, End::Closed(vec![]));
     h.server.stop().await;
 
-    // A connection that never sends a byte must start a request within the header timeout.
+    // The header timeout also bounds an HTTP/1 connection's wait for its next request.
     let h = harness("idle_timeout_secs = 600\nheader_timeout_secs = 1").await;
+    let mut s = TcpStream::connect(h.server.addr()).await.unwrap();
+    s.write_all(get).await.unwrap();
+    assert_eq!(read_response(&mut s).await, "HTTP/1.1 200 OK");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1) + MARGIN;
+    assert_eq!(wait_for_close(&mut s, deadline).await, End::Closed(vec![]));
+
+    // A connection that never sends a byte must start a request within the header timeout.
     let mut silent = TcpStream::connect(h.server.addr()).await.unwrap();
     // Half an HTTP/2 preface leaves the server unable to tell the protocol: same rule.
     let mut preface = TcpStream::connect(h.server.addr()).await.unwrap();
