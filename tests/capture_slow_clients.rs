@@ -388,3 +388,31 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test]
+async fn http2_connections_are_limited_and_closed_when_idle() {
+    let h = harness("idle_timeout_secs = 1\nheader_timeout_secs = 60").await;
+    let tcp = TcpStream::connect(h.server.addr()).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let req = hyper::Request::post(format!("http://{}/api/v1/forms/demo", h.server.addr()))
+        .header("content-type", FORM)
+        .header("accept", "application/json")
+        .body(())
+        .unwrap();
+    let (response, mut body) = client.send_request(req, false).unwrap();
+    body.send_data(bytes::Bytes::from_static(b"email=h2%40example.com"), true)
+        .unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 201);
+    // The server's SETTINGS cap the streams one connection may have open.
+    assert_eq!(client.current_max_send_streams(), 100);
+    // Once no stream is open for the idle timeout, the server ends the connection (the client
+    // keeps its handle, so it is not the one closing it).
+    drop(response);
+    let ended = tokio::time::timeout(Duration::from_secs(1) + MARGIN, connection).await;
+    assert!(ended.is_ok(), "the idle HTTP/2 connection is still open");
+    drop(client);
+    h.server.stop().await;
+}
