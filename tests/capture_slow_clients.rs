@@ -1,7 +1,7 @@
 //! Slow and idle clients cannot hold the capture server: half-sent request heads, silent
-//! and idle keep-alive connections, trickled bodies are closed by their timeouts, the
-//! connection cap makes new connections wait instead of failing, and running out of file
-//! descriptors neither crashes the server nor stops it once descriptors are free again.
+//! and idle keep-alive connections (HTTP/1 and HTTP/2), trickled bodies are closed by their
+//! timeouts, the connection cap makes new connections wait instead of failing, and running out
+//! of file descriptors neither crashes the server nor stops it once descriptors are free again.
 
 mod common;
 use common::capture::{Harness, DEMO_FORM, FORM, LANDING};
