@@ -16,7 +16,7 @@ use hyper::header::HeaderMap;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
-/// The client of one request, as far as the server can tell.
+/// The client of one request, as far as the server can tell (the handlers' `peer`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Client {
     /// The client's address (IPv4-mapped IPv6 addresses are reported as IPv4).
