@@ -1,9 +1,10 @@
-//! The real binary behind a real nginx, configured with the block from docs/deploy.md: clients
-//! from many loopback addresses each get their own rate-limit bucket, one client alone is
-//! still limited, and a client forging `X-Forwarded-For` is limited by its real address.
+//! The real binary behind a real nginx and a real Caddy, each configured with its block from
+//! docs/deploy.md: clients from many loopback addresses each get their own rate-limit bucket,
+//! one client alone is still limited, a client forging `X-Forwarded-For` is limited by its real
+//! address, and what is stored is the hash of each client's real address.
 //!
-//! Needs nginx; without it the test prints a loud skip notice, unless
-//! `SPLITMARK_REQUIRE_NGINX=1` (set by CI) makes it fail.
+//! Needs nginx and Caddy; without one, its test prints a loud skip notice, unless
+//! `SPLITMARK_REQUIRE_NGINX=1` / `SPLITMARK_REQUIRE_CADDY=1` (set by CI) makes it fail.
 
 mod common;
 use common::*;
@@ -29,29 +30,44 @@ impl Drop for Running {
     }
 }
 
-fn find_nginx() -> Option<PathBuf> {
+/// `program` from PATH or the usual sbin folders.
+fn find_program(program: &str) -> Option<PathBuf> {
     let candidates = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")]);
-    candidates.map(|d| d.join("nginx")).find(|p| p.is_file())
+    candidates.map(|d| d.join(program)).find(|p| p.is_file())
 }
 
-/// The nginx block of docs/deploy.md, between its marker comments.
-fn documented_nginx_block() -> String {
+/// The program a test needs, or `None` after a loud skip notice (a failure when required).
+fn require(program: &str, variable: &str) -> Option<PathBuf> {
+    let found = find_program(program);
+    if found.is_none() {
+        assert!(
+            std::env::var(variable).is_err(),
+            "{variable} is set but {program} is not installed"
+        );
+        eprintln!("\n*** SKIPPED: this reverse-proxy test needs {program} (apt-get install {program}) ***\n");
+    }
+    found
+}
+
+/// The `lang` code block of docs/deploy.md between `<!-- BEGIN {name}` and `<!-- END {name} -->`.
+fn documented_block(name: &str, lang: &str) -> String {
     let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/deploy.md"))
         .unwrap();
+    let begin = format!("<!-- BEGIN {name}");
+    let end = format!("<!-- END {name} -->");
     let start = doc
-        .find("<!-- BEGIN nginx.conf")
-        .expect("docs/deploy.md has the BEGIN nginx.conf marker");
-    let end = doc
-        .find("<!-- END nginx.conf -->")
-        .expect("docs/deploy.md has the END nginx.conf marker");
-    let block = &doc[start..end];
-    let code = block
-        .split_once("```nginx\n")
-        .expect("an nginx code block between the markers")
+        .find(&begin)
+        .unwrap_or_else(|| panic!("docs/deploy.md has no {begin:?} marker"));
+    let stop = doc
+        .find(&end)
+        .unwrap_or_else(|| panic!("docs/deploy.md has no {end:?} marker"));
+    let code = doc[start..stop]
+        .split_once(&format!("```{lang}\n"))
+        .unwrap_or_else(|| panic!("a {lang} code block between the {name} markers"))
         .1;
     code.rsplit_once("```").unwrap().0.to_owned()
 }
@@ -76,7 +92,7 @@ fn free_port() -> u16 {
 
 /// nginx.conf for the test: the documented block with local ports and paths, no TLS.
 fn nginx_conf(dir: &Path, listen: u16, capture: &str, public: &Path) -> String {
-    let mut block = documented_nginx_block();
+    let mut block = documented_block("nginx.conf", "nginx");
     block = replace_once(
         &block,
         "server 127.0.0.1:8080;",
@@ -183,18 +199,8 @@ async fn submit(
     req.send().await.unwrap().status()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn behind_the_documented_nginx_each_visitor_has_its_own_bucket() {
-    let Some(nginx) = find_nginx() else {
-        assert!(
-            std::env::var("SPLITMARK_REQUIRE_NGINX").is_err(),
-            "SPLITMARK_REQUIRE_NGINX is set but nginx is not installed"
-        );
-        eprintln!(
-            "\n*** SKIPPED: the reverse-proxy test needs nginx (apt-get install nginx) ***\n"
-        );
-        return;
-    };
+/// A site with a small rate limit, trusting the proxy on 127.0.0.1, and its capture server.
+fn capture_behind_proxy() -> (Site, Running, String) {
     let site = Site::new(&[
         ("splitmark.toml", &format!("{CONFIG}{CAPTURE}")),
         (
@@ -204,19 +210,97 @@ async fn behind_the_documented_nginx_each_visitor_has_its_own_bucket() {
     ]);
     site.build_ok();
     let db = format!("sqlite:{}", site.root().join("data/leads.db").display());
-    let (_capture, capture_addr) = spawn_capture(&site, &db);
-    let nginx_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let conf = nginx_conf(
-        nginx_dir.path(),
-        port,
-        &capture_addr,
-        &site.root().join("public"),
-    );
-    let _nginx = spawn_nginx(&nginx, nginx_dir.path(), &conf, port);
-    let base = format!("http://127.0.0.1:{port}");
+    let (capture, addr) = spawn_capture(&site, &db);
+    (site, capture, addr)
+}
 
-    // nginx serves the built site itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_documented_nginx_each_visitor_has_its_own_bucket() {
+    let Some(nginx) = require("nginx", "SPLITMARK_REQUIRE_NGINX") else {
+        return;
+    };
+    let (site, _capture, capture_addr) = capture_behind_proxy();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = nginx_conf(dir.path(), port, &capture_addr, &site.root().join("public"));
+    let _nginx = spawn_nginx(&nginx, dir.path(), &conf, port);
+    visitors_behind_the_proxy(&format!("http://127.0.0.1:{port}"), &capture_addr, &site).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_documented_caddy_each_visitor_has_its_own_bucket() {
+    let Some(caddy) = require("caddy", "SPLITMARK_REQUIRE_CADDY") else {
+        return;
+    };
+    let (site, _capture, capture_addr) = capture_behind_proxy();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = caddyfile(port, &capture_addr, &site.root().join("public"));
+    let _caddy = spawn_caddy(&caddy, dir.path(), &conf, port);
+    visitors_behind_the_proxy(&format!("http://127.0.0.1:{port}"), &capture_addr, &site).await;
+}
+
+/// The Caddyfile of docs/deploy.md on a local port, without certificates or admin endpoint.
+fn caddyfile(listen: u16, capture: &str, public: &Path) -> String {
+    let mut conf = documented_block("Caddyfile", "caddy");
+    conf = replace_once(
+        &conf,
+        "{\n    servers {",
+        "{\n    admin off\n    auto_https off\n    servers {",
+    );
+    conf = replace_once(
+        &conf,
+        "www.example.com {",
+        &format!("http://127.0.0.1:{listen} {{"),
+    );
+    conf = replace_once(
+        &conf,
+        "reverse_proxy 127.0.0.1:8080 {",
+        &format!("reverse_proxy {capture} {{"),
+    );
+    replace_once(
+        &conf,
+        "root * /var/www/example/public",
+        &format!("root * {}", public.display()),
+    )
+}
+
+fn spawn_caddy(caddy: &Path, dir: &Path, conf: &str, port: u16) -> Running {
+    let conf_path = dir.join("Caddyfile");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new(caddy)
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(&conf_path)
+        // Caddy keeps its state under these; keep it in the test's folder.
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_listener(Running(child), port, "caddy", conf)
+}
+
+/// Waits until `port` accepts connections; panics if the proxy exits first.
+fn wait_for_listener(mut running: Running, port: u16, what: &str, conf: &str) -> Running {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            panic!("{what} exited with {status}\n--- config ---\n{conf}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what} did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running
+}
+
+/// What every visitor of a site behind the proxy at `base` must see.
+async fn visitors_behind_the_proxy(base: &str, capture_addr: &str, site: &Site) {
+    // The proxy serves the built site itself.
     let home = client_from(Ipv4Addr::new(127, 0, 0, 2))
         .get(format!("{base}/"))
         .send()
@@ -229,7 +313,7 @@ async fn behind_the_documented_nginx_each_visitor_has_its_own_bucket() {
     let visitors: Vec<Ipv4Addr> = (10..40).map(|i| Ipv4Addr::new(127, 0, 0, i)).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for (v, addr) in visitors.iter().enumerate() {
-        let (client, base) = (client_from(*addr), base.clone());
+        let (client, base) = (client_from(*addr), base.to_owned());
         tasks.spawn(async move {
             let mut statuses = Vec::new();
             for i in 0..BURST {
