@@ -336,7 +336,7 @@ async fn visitors_behind_the_proxy(base: &str, capture_addr: &str, site: &Site) 
     // One visitor alone is still limited: past its burst it gets 429 with Retry-After.
     let alone = client_from(Ipv4Addr::new(127, 0, 0, 50));
     for i in 0..BURST {
-        assert_eq!(submit(&alone, &base, 5_000 + i, None).await, 201);
+        assert_eq!(submit(&alone, base, 5_000 + i, None).await, 201);
     }
     let r = alone
         .post(format!("{base}/api/v1/forms/demo"))
@@ -359,7 +359,7 @@ async fn visitors_behind_the_proxy(base: &str, capture_addr: &str, site: &Site) 
             1 => "10.0.0.1, 127.0.0.1".to_owned(),
             _ => format!("198.51.100.{i}"),
         };
-        statuses.push(submit(&forger, &base, 6_000 + i, Some(&forged)).await);
+        statuses.push(submit(&forger, base, 6_000 + i, Some(&forged)).await);
     }
     assert_eq!(&statuses[..BURST], &[reqwest::StatusCode::CREATED; BURST]);
     assert_eq!(
