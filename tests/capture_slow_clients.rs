@@ -416,3 +416,24 @@ async fn http2_connections_are_limited_and_closed_when_idle() {
     drop(client);
     h.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_in_progress_is_not_cut_by_the_idle_timeout() {
+    // A body that takes longer than the idle timeout, but within the body timeout, arrives.
+    let h =
+        harness("idle_timeout_secs = 1\nbody_timeout_secs = 30\nheader_timeout_secs = 60").await;
+    let mut s = TcpStream::connect(h.server.addr()).await.unwrap();
+    let body = b"email=slow%40example.com&_visitor=slow";
+    s.write_all(
+        format!("POST /api/v1/forms/demo HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n", body.len())
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    for part in body.chunks(body.len() / 3 + 1) {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        s.write_all(part).await.unwrap();
+    }
+    assert_eq!(read_response(&mut s).await, "HTTP/1.1 201 Created");
+    h.server.stop().await;
+}
