@@ -1,7 +1,7 @@
 //! Slow and idle clients cannot hold the capture server: half-sent request heads, silent
-//! and idle keep-alive connections, trickled bodies are closed by their timeouts, the
-//! connection cap makes new connections wait instead of failing, and running out of file
-//! descriptors neither crashes the server nor stops it once descriptors are free again.
+//! and idle keep-alive connections (HTTP/1 and HTTP/2), trickled bodies are closed by their
+//! timeouts, the connection cap makes new connections wait instead of failing, and running out
+//! of file descriptors neither crashes the server nor stops it once descriptors are free again.
 
 mod common;
 use common::capture::{Harness, DEMO_FORM, FORM, LANDING};
@@ -32,7 +32,7 @@ async fn harness(capture: &str) -> Harness {
 }
 
 /// Raises this process's soft descriptor limit to its hard limit; returns the new limit.
-fn raise_fd_limit() -> u64 {
+fn raise_fd_limit() -> libc::rlim_t {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -44,7 +44,7 @@ fn raise_fd_limit() -> u64 {
         libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
     }
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }
 
 /// How a connection ended, if it did within `deadline`.
@@ -201,8 +201,15 @@ async fn idle_keep_alive_and_silent_connections_are_closed() {
     assert_eq!(wait_for_close(&mut s, deadline).await, End::Closed(vec![]));
     h.server.stop().await;
 
-    // A connection that never sends a byte must start a request within the header timeout.
+    // The header timeout also bounds an HTTP/1 connection's wait for its next request.
     let h = harness("idle_timeout_secs = 600\nheader_timeout_secs = 1").await;
+    let mut s = TcpStream::connect(h.server.addr()).await.unwrap();
+    s.write_all(get).await.unwrap();
+    assert_eq!(read_response(&mut s).await, "HTTP/1.1 200 OK");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1) + MARGIN;
+    assert_eq!(wait_for_close(&mut s, deadline).await, End::Closed(vec![]));
+
+    // A connection that never sends a byte must start a request within the header timeout.
     let mut silent = TcpStream::connect(h.server.addr()).await.unwrap();
     // Half an HTTP/2 preface leaves the server unable to tell the protocol: same rule.
     let mut preface = TcpStream::connect(h.server.addr()).await.unwrap();
@@ -319,8 +326,8 @@ async fn running_out_of_descriptors_neither_crashes_nor_stops_the_server() {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
             let lim = libc::rlimit {
-                rlim_cur: 64,
-                rlim_max: 64,
+                rlim_cur: 128,
+                rlim_max: 128,
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -336,9 +343,9 @@ async fn running_out_of_descriptors_neither_crashes_nor_stops_the_server() {
         .unwrap();
     let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
 
-    // More connections than the server has descriptors for.
+    // More connections than the server has descriptors for (it may have 128; a few dozen more wait in the backlog).
     let mut held = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..160 {
         let mut s = TcpStream::connect(&addr).await.unwrap();
         s.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
         held.push(s);
@@ -380,4 +387,53 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+#[tokio::test]
+async fn http2_connections_are_limited_and_closed_when_idle() {
+    let h = harness("idle_timeout_secs = 1\nheader_timeout_secs = 60").await;
+    let tcp = TcpStream::connect(h.server.addr()).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let req = hyper::Request::post(format!("http://{}/api/v1/forms/demo", h.server.addr()))
+        .header("content-type", FORM)
+        .header("accept", "application/json")
+        .body(())
+        .unwrap();
+    let (response, mut body) = client.send_request(req, false).unwrap();
+    body.send_data(bytes::Bytes::from_static(b"email=h2%40example.com"), true)
+        .unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 201);
+    // The server's SETTINGS cap the streams one connection may have open.
+    assert_eq!(client.current_max_send_streams(), 100);
+    // Once no stream is open for the idle timeout, the server ends the connection (the client
+    // keeps its handle, so it is not the one closing it).
+    drop(response);
+    let ended = tokio::time::timeout(Duration::from_secs(1) + MARGIN, connection).await;
+    assert!(ended.is_ok(), "the idle HTTP/2 connection is still open");
+    drop(client);
+    h.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_in_progress_is_not_cut_by_the_idle_timeout() {
+    // A body that takes longer than the idle timeout, but within the body timeout, arrives.
+    let h =
+        harness("idle_timeout_secs = 1\nbody_timeout_secs = 30\nheader_timeout_secs = 60").await;
+    let mut s = TcpStream::connect(h.server.addr()).await.unwrap();
+    let body = b"email=slow%40example.com&_visitor=slow";
+    s.write_all(
+        format!("POST /api/v1/forms/demo HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n", body.len())
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    for part in body.chunks(body.len() / 3 + 1) {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        s.write_all(part).await.unwrap();
+    }
+    assert_eq!(read_response(&mut s).await, "HTTP/1.1 201 Created");
+    h.server.stop().await;
 }

@@ -171,10 +171,10 @@ impl App {
         peer: SocketAddr,
     ) -> Response<Body> {
         let started = Instant::now();
-        let client = self.client(peer, req.headers());
+        let (client, version) = (self.client(peer, req.headers()), req.version());
         let mut res = self.route(req, client).await;
         self.metrics.observe(started.elapsed().as_secs_f64());
-        network::close_after_timeout(&mut res);
+        network::close_after_timeout(&mut res, version);
         res.headers_mut().insert(
             "x-content-type-options",
             HeaderValue::from_static("nosniff"),

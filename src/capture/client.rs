@@ -16,7 +16,7 @@ use hyper::header::HeaderMap;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
-/// The client of one request, as far as the server can tell.
+/// The client of one request, as far as the server can tell (the handlers' `peer`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Client {
     /// The client's address (IPv4-mapped IPv6 addresses are reported as IPv4).
@@ -260,6 +260,7 @@ fn node_ip(node: &str) -> Option<IpAddr> {
 mod tests {
     use super::*;
     use hyper::header::HeaderValue;
+    use ForwardedHeader::{Forwarded, XForwardedFor as Xff};
 
     fn proxies(nets: &[&str], header: ForwardedHeader) -> TrustedProxies {
         TrustedProxies::new(TrustedProxies::parse_networks(nets).unwrap(), header)
@@ -274,283 +275,71 @@ mod tests {
     }
 
     const LOCAL: &[&str] = &["127.0.0.1/32", "10.0.0.0/8", "::1/128"];
+    const XFF: &str = "x-forwarded-for";
+    const XFP: &str = "x-forwarded-proto";
+    const FWD: &str = "forwarded";
+
+    /// Trusted networks, header family, peer, headers, expected client ip, expected https.
+    type Case = (
+        &'static [&'static str],
+        ForwardedHeader,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static str,
+        bool,
+    );
+
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        // Nobody trusted: the peer is the client, whatever it claims.
+        (&[], Xff, "127.0.0.1", &[(XFF, "203.0.113.7"), (XFP, "https")], "127.0.0.1", false),
+        // An untrusted peer forging headers is ignored.
+        (LOCAL, Xff, "198.51.100.9", &[(XFF, "203.0.113.7"), (XFP, "https")], "198.51.100.9", false),
+        // A trusted peer: its rightmost entry is the client.
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "203.0.113.7")], "203.0.113.7", false),
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "203.0.113.7"), (XFP, "https")], "203.0.113.7", true),
+        // The client prepended a forged entry; nginx appended the real one.
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "1.2.3.4, 203.0.113.7")], "203.0.113.7", false),
+        // A chain of trusted proxies is walked to the first untrusted hop.
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "1.2.3.4, 203.0.113.7, 10.1.2.3")], "203.0.113.7", false),
+        // Several header lines are one list.
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "1.2.3.4"), (XFF, "203.0.113.7, 10.1.2.3")], "203.0.113.7", false),
+        // Every hop trusted: the farthest one is the client.
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "10.0.0.5, 10.1.2.3")], "10.0.0.5", false),
+        // A trusted peer that forwarded nothing is the client itself.
+        (LOCAL, Xff, "10.9.9.9", &[], "10.9.9.9", false),
+        (LOCAL, Xff, "10.9.9.9", &[(XFP, "https")], "10.9.9.9", true),
+        // An unreadable nearest entry: nothing can be attributed past the proxy.
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "203.0.113.7, unknown")], "127.0.0.1", false),
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "garbage, 203.0.113.7")], "203.0.113.7", false),
+        // Ports and brackets some proxies add.
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "203.0.113.7:51234")], "203.0.113.7", false),
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "[2001:db8::7]:443")], "2001:db8::7", false),
+        (LOCAL, Xff, "::1", &[(XFF, "2001:db8::7")], "2001:db8::7", false),
+        // Proto per hop when the proxies appended one each; else the nearest proxy's.
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "203.0.113.7, 10.1.2.3"), (XFP, "https, http")], "203.0.113.7", true),
+        (LOCAL, Xff, "127.0.0.1", &[(XFF, "203.0.113.7, 10.1.2.3"), (XFP, "HTTPS")], "203.0.113.7", true),
+        // IPv4-mapped IPv6 peers match IPv4 networks, and clients come out as IPv4.
+        (LOCAL, Xff, "::ffff:127.0.0.1", &[(XFF, "::ffff:203.0.113.7")], "203.0.113.7", false),
+        (LOCAL, Xff, "::ffff:198.51.100.9", &[(XFF, "203.0.113.7")], "198.51.100.9", false),
+        // With X-Forwarded-For configured, a passed-through Forwarded header is ignored.
+        (LOCAL, Xff, "127.0.0.1", &[(FWD, "for=1.2.3.4;proto=https")], "127.0.0.1", false),
+        // RFC 7239.
+        (LOCAL, Forwarded, "127.0.0.1", &[(FWD, "for=203.0.113.7;proto=https")], "203.0.113.7", true),
+        (LOCAL, Forwarded, "127.0.0.1", &[(FWD, "for=1.2.3.4, for=203.0.113.7;proto=http")], "203.0.113.7", false),
+        (LOCAL, Forwarded, "127.0.0.1", &[(FWD, "for=\"[2001:db8:cafe::17]:4711\";proto=https, for=10.0.0.1")], "2001:db8:cafe::17", true),
+        (LOCAL, Forwarded, "127.0.0.1", &[(FWD, "For=\"203.0.113.7:8080\"; Proto=HTTPS; by=10.0.0.1")], "203.0.113.7", true),
+        (LOCAL, Forwarded, "127.0.0.1", &[(FWD, "for=1.2.3.4"), (FWD, "for=203.0.113.7")], "203.0.113.7", false),
+        (LOCAL, Forwarded, "127.0.0.1", &[(FWD, "for=_hidden, for=\"[::1]\"")], "::1", false),
+        (LOCAL, Forwarded, "127.0.0.1", &[(FWD, "for=unknown")], "127.0.0.1", false),
+        (LOCAL, Forwarded, "198.51.100.9", &[(FWD, "for=203.0.113.7;proto=https")], "198.51.100.9", false),
+        // With Forwarded configured, X-Forwarded-* is ignored.
+        (LOCAL, Forwarded, "127.0.0.1", &[(XFF, "1.2.3.4"), (XFP, "https")], "127.0.0.1", false),
+    ];
 
     #[test]
     fn resolves_the_client_from_trusted_proxies_only() {
-        use ForwardedHeader::{Forwarded, XForwardedFor as Xff};
-        // (trusted, header family, peer, headers, expected client ip, expected https)
-        let cases: &[(&[&str], ForwardedHeader, &str, &[(&str, &str)], &str, bool)] = &[
-            // Nobody trusted: the peer is the client, whatever it claims.
-            (
-                &[],
-                Xff,
-                "127.0.0.1",
-                &[
-                    ("x-forwarded-for", "203.0.113.7"),
-                    ("x-forwarded-proto", "https"),
-                ],
-                "127.0.0.1",
-                false,
-            ),
-            // An untrusted peer forging headers is ignored.
-            (
-                LOCAL,
-                Xff,
-                "198.51.100.9",
-                &[
-                    ("x-forwarded-for", "203.0.113.7"),
-                    ("x-forwarded-proto", "https"),
-                ],
-                "198.51.100.9",
-                false,
-            ),
-            // A trusted peer: its rightmost entry is the client.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("x-forwarded-for", "203.0.113.7")],
-                "203.0.113.7",
-                false,
-            ),
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[
-                    ("x-forwarded-for", "203.0.113.7"),
-                    ("x-forwarded-proto", "https"),
-                ],
-                "203.0.113.7",
-                true,
-            ),
-            // The client prepended a forged entry; nginx appended the real one.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("x-forwarded-for", "1.2.3.4, 203.0.113.7")],
-                "203.0.113.7",
-                false,
-            ),
-            // A chain of trusted proxies is walked to the first untrusted hop.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("x-forwarded-for", "1.2.3.4, 203.0.113.7, 10.1.2.3")],
-                "203.0.113.7",
-                false,
-            ),
-            // Several header lines are one list.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[
-                    ("x-forwarded-for", "1.2.3.4"),
-                    ("x-forwarded-for", "203.0.113.7, 10.1.2.3"),
-                ],
-                "203.0.113.7",
-                false,
-            ),
-            // Every hop trusted: the farthest one is the client.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("x-forwarded-for", "10.0.0.5, 10.1.2.3")],
-                "10.0.0.5",
-                false,
-            ),
-            // A trusted peer that forwarded nothing is the client itself.
-            (LOCAL, Xff, "10.9.9.9", &[], "10.9.9.9", false),
-            (
-                LOCAL,
-                Xff,
-                "10.9.9.9",
-                &[("x-forwarded-proto", "https")],
-                "10.9.9.9",
-                true,
-            ),
-            // Unreadable nearest entry: nothing can be attributed past the proxy.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("x-forwarded-for", "203.0.113.7, unknown")],
-                "127.0.0.1",
-                false,
-            ),
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("x-forwarded-for", "garbage, 203.0.113.7")],
-                "203.0.113.7",
-                false,
-            ),
-            // Ports and brackets some proxies add.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("x-forwarded-for", "203.0.113.7:51234")],
-                "203.0.113.7",
-                false,
-            ),
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("x-forwarded-for", "[2001:db8::7]:443")],
-                "2001:db8::7",
-                false,
-            ),
-            (
-                LOCAL,
-                Xff,
-                "::1",
-                &[("x-forwarded-for", "2001:db8::7")],
-                "2001:db8::7",
-                false,
-            ),
-            // Proto per hop when the proxies appended one each; else the nearest proxy's.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[
-                    ("x-forwarded-for", "203.0.113.7, 10.1.2.3"),
-                    ("x-forwarded-proto", "https, http"),
-                ],
-                "203.0.113.7",
-                true,
-            ),
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[
-                    ("x-forwarded-for", "203.0.113.7, 10.1.2.3"),
-                    ("x-forwarded-proto", "HTTPS"),
-                ],
-                "203.0.113.7",
-                true,
-            ),
-            // IPv4-mapped IPv6 peers match IPv4 networks, and clients come out as IPv4.
-            (
-                LOCAL,
-                Xff,
-                "::ffff:127.0.0.1",
-                &[("x-forwarded-for", "::ffff:203.0.113.7")],
-                "203.0.113.7",
-                false,
-            ),
-            (
-                LOCAL,
-                Xff,
-                "::ffff:198.51.100.9",
-                &[("x-forwarded-for", "203.0.113.7")],
-                "198.51.100.9",
-                false,
-            ),
-            // With X-Forwarded-For configured, a passed-through Forwarded header is ignored.
-            (
-                LOCAL,
-                Xff,
-                "127.0.0.1",
-                &[("forwarded", "for=1.2.3.4;proto=https")],
-                "127.0.0.1",
-                false,
-            ),
-            // RFC 7239.
-            (
-                LOCAL,
-                Forwarded,
-                "127.0.0.1",
-                &[("forwarded", "for=203.0.113.7;proto=https")],
-                "203.0.113.7",
-                true,
-            ),
-            (
-                LOCAL,
-                Forwarded,
-                "127.0.0.1",
-                &[("forwarded", "for=1.2.3.4, for=203.0.113.7;proto=http")],
-                "203.0.113.7",
-                false,
-            ),
-            (
-                LOCAL,
-                Forwarded,
-                "127.0.0.1",
-                &[(
-                    "forwarded",
-                    "for=\"[2001:db8:cafe::17]:4711\";proto=https, for=10.0.0.1",
-                )],
-                "2001:db8:cafe::17",
-                true,
-            ),
-            (
-                LOCAL,
-                Forwarded,
-                "127.0.0.1",
-                &[(
-                    "forwarded",
-                    "For=\"203.0.113.7:8080\"; Proto=HTTPS; by=10.0.0.1",
-                )],
-                "203.0.113.7",
-                true,
-            ),
-            (
-                LOCAL,
-                Forwarded,
-                "127.0.0.1",
-                &[
-                    ("forwarded", "for=1.2.3.4"),
-                    ("forwarded", "for=203.0.113.7"),
-                ],
-                "203.0.113.7",
-                false,
-            ),
-            (
-                LOCAL,
-                Forwarded,
-                "127.0.0.1",
-                &[("forwarded", "for=_hidden, for=\"[::1]\"")],
-                "::1",
-                false,
-            ),
-            (
-                LOCAL,
-                Forwarded,
-                "127.0.0.1",
-                &[("forwarded", "for=unknown")],
-                "127.0.0.1",
-                false,
-            ),
-            (
-                LOCAL,
-                Forwarded,
-                "198.51.100.9",
-                &[("forwarded", "for=203.0.113.7;proto=https")],
-                "198.51.100.9",
-                false,
-            ),
-            (
-                LOCAL,
-                Forwarded,
-                "127.0.0.1",
-                &[
-                    ("x-forwarded-for", "1.2.3.4"),
-                    ("x-forwarded-proto", "https"),
-                ],
-                "127.0.0.1",
-                false,
-            ),
-        ];
-        for (i, (nets, header, peer, pairs, want_ip, want_https)) in cases.iter().enumerate() {
+        for (i, (nets, header, peer, pairs, want_ip, want_https)) in CASES.iter().enumerate() {
             let got = proxies(nets, *header).resolve(peer.parse().unwrap(), &headers(pairs));
             let want = Client {
                 ip: want_ip.parse().unwrap(),

@@ -224,7 +224,7 @@ async fn connection<H: Handler>(
 /// When a connection last finished a request, and how many are in progress.
 struct Activity {
     in_flight: AtomicUsize,
-    /// When the last request finished (`None`: no request has started yet), from the open.
+    /// When the last request finished; `None` until the first one has.
     last_done: Mutex<Option<Instant>>,
     opened: Instant,
     /// Wakes the watchdog when a request finishes, so it moves its deadline.
@@ -259,8 +259,9 @@ impl Activity {
                 if self.in_flight.load(Ordering::SeqCst) == 0 {
                     return;
                 }
-                // A request is in progress: look again once a new one could have gone idle.
-                tokio::time::sleep(limits.idle_timeout.min(limits.header_timeout)).await;
+                // A request is in progress: nothing changes until one finishes (a finish
+                // between the check and this wait leaves a permit, so none is missed).
+                self.finished.notified().await;
             } else {
                 tokio::select! {
                     _ = tokio::time::sleep_until(deadline) => {}

@@ -8,7 +8,7 @@ use crate::capture::server::{Handler, ResponseFuture};
 use crate::capture::settings::Settings;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,9 +48,10 @@ impl App {
     }
 }
 
-/// A 408 leaves an unread body behind: the connection cannot be reused.
-pub(super) fn close_after_timeout(res: &mut Response<Body>) {
-    if res.status() == StatusCode::REQUEST_TIMEOUT {
+/// A 408 leaves an unread body behind: an HTTP/1 connection cannot be reused after it.
+/// (HTTP/2 has no `Connection` header; the stream alone ends there.)
+pub(super) fn close_after_timeout(res: &mut Response<Body>, version: Version) {
+    if res.status() == StatusCode::REQUEST_TIMEOUT && version < Version::HTTP_2 {
         res.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
