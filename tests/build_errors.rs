@@ -202,3 +202,22 @@ fn successful_rebuild_replaces_output_and_drops_stale_files() {
     site.build_ok();
     assert!(!site.out("b/index.html").exists());
 }
+
+#[test]
+fn section_settings_on_a_page_are_an_error() {
+    for key in [
+        "paginate_by = 3",
+        "sort_by = \"title\"",
+        "generate_feeds = false",
+    ] {
+        let site = Site::new(&[(
+            "content/blog/post.md",
+            &format!("+++\ntitle = \"Post\"\n{key}\n+++\nBody.\n"),
+        )]);
+        let err = site.build().unwrap_err();
+        assert!(
+            err.contains("content/blog/post.md") && err.contains("applies to sections only"),
+            "{key}: {err}"
+        );
+    }
+}

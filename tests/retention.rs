@@ -196,3 +196,73 @@ fn a_bad_retention_value_stops_the_server_with_a_clear_error() {
         assert!(err.contains(msg), "{bad}: {err}");
     }
 }
+
+async fn count(s: &store::SharedStore) -> u64 {
+    s.count_leads(&Default::default()).await.unwrap()
+}
+
+/// The task purges again on every period, not only at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purge_repeats_on_its_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store::open(&format!("sqlite:{}", dir.path().join("l.db").display()))
+        .await
+        .unwrap();
+    let policy = store::RetentionPolicy {
+        default_days: Some(30),
+        ..Default::default()
+    };
+    let task = splitmark::capture::retention::spawn_every(
+        s.clone(),
+        policy,
+        std::time::Duration::from_millis(100),
+    )
+    .unwrap();
+    s.insert_lead(lead("demo", "kept", 1)).await.unwrap();
+    for round in 0..2 {
+        s.insert_lead(lead("demo", &format!("old{round}"), 40))
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while count(&s).await != 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: not purged"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    task.abort();
+    s.close().await.unwrap();
+}
+
+/// Two instances purging at the same moment share the work: every row is counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_purges_at_once_on_postgres_count_each_lead_once() {
+    let Some(url) = common::postgres::schema_url("the concurrent purge test").await else {
+        return;
+    };
+    let (a, b) = (
+        store::open(&url).await.unwrap(),
+        store::open(&url).await.unwrap(),
+    );
+    const OLD: usize = 3_000;
+    for chunk in (0..OLD).collect::<Vec<_>>().chunks(200) {
+        let futs = chunk
+            .iter()
+            .map(|i| a.insert_lead(lead("demo", &format!("v{i}"), 40)));
+        for r in futures_util::future::join_all(futs).await {
+            r.unwrap();
+        }
+    }
+    a.insert_lead(lead("demo", "kept", 1)).await.unwrap();
+    let policy = store::RetentionPolicy {
+        default_days: Some(30),
+        ..Default::default()
+    };
+    let now = Utc::now();
+    let (x, y) = tokio::join!(a.purge_expired(&policy, now), b.purge_expired(&policy, now));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.leads + y.leads, OLD as u64, "{x:?} {y:?}");
+    assert_eq!(count(&a).await, 1);
+}

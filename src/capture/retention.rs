@@ -50,11 +50,20 @@ pub async fn purge_once(store: &SharedStore, policy: &RetentionPolicy) {
 /// The background task: a purge at once, then every [`PURGE_EVERY`]; nothing when the policy
 /// keeps everything.
 pub fn spawn(store: SharedStore, policy: RetentionPolicy) -> Option<tokio::task::JoinHandle<()>> {
+    spawn_every(store, policy, PURGE_EVERY)
+}
+
+/// [`spawn`] with another period (tests).
+pub fn spawn_every(
+    store: SharedStore,
+    policy: RetentionPolicy,
+    period: Duration,
+) -> Option<tokio::task::JoinHandle<()>> {
     if policy.is_empty() {
         return None;
     }
     Some(tokio::spawn(async move {
-        let mut every = tokio::time::interval(PURGE_EVERY);
+        let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;

@@ -73,9 +73,12 @@ impl Settings {
                         .ok_or("[capture] allowed_origins must be a list of origins")?;
                     s.allowed_origins = list
                         .iter()
-                        .filter_map(|o| o.as_str())
-                        .map(|o| o.trim_end_matches('/').to_owned())
-                        .collect();
+                        .map(|o| {
+                            o.as_str()
+                                .map(|o| o.trim_end_matches('/').to_owned())
+                                .ok_or("[capture] allowed_origins must be a list of origins (text)")
+                        })
+                        .collect::<Result<_, _>>()?;
                 }
                 "max_body_bytes" => s.max_body_bytes = int(v)? as usize,
                 "max_fields" => s.max_fields = int(v)? as usize,

@@ -162,6 +162,20 @@ fn parse_file(root: &Path, content: &Path, path: &Path) -> Result<Parsed, Diagno
         .map_err(|e| Diagnostic::file(&rel, format!("cannot read: {e}")))?;
     let split = front_matter::split(&rel, &source)?;
     let content_path = relative(content, path).to_string_lossy().replace('\\', "/");
+    let is_section = content_path.rsplit('/').next() == Some("_index.md");
+    let m = &split.front_matter;
+    let section_only = [
+        ("paginate_by", m.paginate_by.is_some()),
+        ("sort_by", m.sort_by.is_some()),
+        ("generate_feeds", m.generate_feeds.is_some()),
+    ];
+    if let Some((key, _)) = section_only.iter().find(|(_, set)| *set && !is_section) {
+        // On a page these would be accepted and do nothing.
+        return Err(Diagnostic::file(
+            &rel,
+            format!("{key} applies to sections only: move it to the folder's _index.md"),
+        ));
+    }
     Ok(Parsed {
         rel,
         content_path,

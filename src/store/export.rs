@@ -85,7 +85,7 @@ fn csv_record(l: &Lead) -> [String; 20] {
 }
 
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Json { out: W, first: bool },
     Ndjson(W),
 }
@@ -107,7 +107,7 @@ impl<W: Write> LeadWriter<W> {
             ExportFormat::Csv => {
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(CSV_COLUMNS).map_err(csv_io)?;
-                Sink::Csv(w)
+                Sink::Csv(Box::new(w))
             }
             ExportFormat::Json => {
                 out.write_all(b"{\"leads\":[")?;

@@ -36,9 +36,17 @@ pub enum StoreError {
     BadUrl(String),
 }
 
-/// A database error as a [`StoreError`] (both stores' drivers report `Display` errors).
-fn db_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
+/// A database error as a [`StoreError`], with its causes: the PostgreSQL driver's own text is
+/// only "db error", the server's message is its source.
+fn db_err(e: impl std::error::Error) -> StoreError {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    StoreError::Database(text)
 }
 
 /// UTM parameters of the landing URL, as the browser script copies them into the form.

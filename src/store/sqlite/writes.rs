@@ -174,21 +174,42 @@ pub(super) fn erase(conn: &Connection, e: &Erasure) -> rusqlite::Result<u64> {
         || conn
             .prepare_cached("SELECT 1 FROM leads WHERE rowid = ?1 AND id = ?2")?
             .exists(params![e.snapshot_max, e.snapshot_lead])?;
-    if !intact {
-        let n = conn
-            .prepare_cached("DELETE FROM leads WHERE email = ?1")?
-            .execute(params![e.email])?;
-        return Ok(n as u64);
+    let mut ids: Vec<String> = Vec::new();
+    let mut collect = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> rusqlite::Result<()> {
+        let mut st = conn.prepare_cached(sql)?;
+        let found = st.query_map(p, |r| r.get::<_, String>(0))?;
+        for id in found {
+            ids.push(id?);
+        }
+        Ok(())
+    };
+    if intact {
+        for id in &e.rowids {
+            collect(
+                "DELETE FROM leads WHERE rowid = ?1 AND email = ?2 RETURNING id",
+                &[id, &e.email],
+            )?;
+        }
+        collect(
+            "DELETE FROM leads WHERE rowid > ?1 AND email = ?2 RETURNING id",
+            &[&e.snapshot_max, &e.email],
+        )?;
+    } else {
+        collect(
+            "DELETE FROM leads WHERE email = ?1 RETURNING id",
+            &[&e.email],
+        )?;
     }
-    let mut n = 0;
-    let mut by_id = conn.prepare_cached("DELETE FROM leads WHERE rowid = ?1 AND email = ?2")?;
-    for id in &e.rowids {
-        n += by_id.execute(params![id, e.email])?;
+    // Their deliveries hold a copy of the lead: they go too (the outbox has no foreign key).
+    if !ids.is_empty() {
+        let list = serde_json::to_string(&ids)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        conn.prepare_cached(
+            "DELETE FROM outbox WHERE lead_id IN (SELECT value FROM json_each(?1))",
+        )?
+        .execute(params![list])?;
     }
-    n += conn
-        .prepare_cached("DELETE FROM leads WHERE rowid > ?1 AND email = ?2")?
-        .execute(params![e.snapshot_max, e.email])?;
-    Ok(n as u64)
+    Ok(ids.len() as u64)
 }
 
 /// A lead with the given form and dedupe key (also its visitor), for tests.
@@ -260,6 +281,24 @@ mod tests {
         };
         assert_eq!(erase(&conn, &e).unwrap(), 2);
         assert_eq!(emails(&conn), ["b@x"]);
+    }
+
+    #[test]
+    fn erasure_takes_the_leads_deliveries_with_it() {
+        let (conn, mut recent) = db();
+        store(&conn, &mut recent, "1", "a@x");
+        store(&conn, &mut recent, "2", "b@x");
+        for rowid in [1, 2] {
+            conn.execute(
+                "INSERT INTO outbox (lead_id, target, payload, next_attempt_ms) VALUES (?1, 'hook', '{}', 0)",
+                [lead_id(&conn, rowid)],
+            )
+            .unwrap();
+        }
+        let kept = lead_id(&conn, 2);
+        let e = Erasure::scan(&conn, "a@x".into()).unwrap();
+        assert_eq!(erase(&conn, &e).unwrap(), 1);
+        assert_eq!(texts(&conn, "SELECT lead_id FROM outbox"), [kept]);
     }
 
     #[test]
