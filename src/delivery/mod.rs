@@ -125,12 +125,19 @@ pub fn dashboard_base(config: &Config) -> String {
         .to_owned()
 }
 
-/// The dashboard page of a lead.
+/// Characters of a lead id kept as they are in a URL path (ids are UUID text).
+const ID_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The dashboard page of a lead: `<base>/admin/leads/<id>`.
 pub fn lead_url(dashboard_base: &str, lead_id: &str) -> String {
     format!(
         "{}/admin/leads/{}",
         dashboard_base.trim_end_matches('/'),
-        percent_encoding::utf8_percent_encode(lead_id, percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(lead_id, ID_SET)
     )
 }
 
