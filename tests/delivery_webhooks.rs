@@ -206,6 +206,22 @@ async fn a_refused_connection_is_retried() {
 }
 
 #[tokio::test]
+async fn https_is_tls_with_verified_certificates() {
+    // A plain-HTTP server behind an https:// URL: the TLS handshake fails and is retried,
+    // and no request is sent in the clear.
+    let rx = Receiver::always(200).await;
+    let url = format!("https://127.0.0.1:{}/hook", rx.addr.port());
+    match attempt(signed(&url, true)).await {
+        Outcome::Retry {
+            status: None,
+            error,
+        } => assert!(error.contains("TLS"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(rx.received().is_empty());
+}
+
+#[tokio::test]
 async fn a_receiver_that_never_answers_is_retried_after_the_total_timeout() {
     let silent = Silent::start().await;
     let url = format!("http://{}/hook", silent.addr);

@@ -66,10 +66,12 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if let Some(v4) = ip.to_ipv4_mapped() {
         Some(v4)
-    } else if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
-        Some(tail) // IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks)
-    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        Some(tail) // NAT64 well-known prefix
+    } else if (s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified())
+        || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+    {
+        // IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks) and the NAT64
+        // well-known prefix 64:ff9b::/96.
+        Some(tail)
     } else if s[0] == 0x2002 {
         Some(Ipv4Addr::new(
             (s[1] >> 8) as u8,
