@@ -99,8 +99,13 @@ pub async fn build_app(
     let settings = settings::Settings::from_config(&config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
     // A bad webhook or e-mail target stops the start, before anything is accepted.
-    let _targets = crate::delivery::Targets::from_config(&config, &|k| std::env::var(k).ok())
+    let targets = crate::delivery::Targets::from_config(&config, &|k| std::env::var(k).ok())
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
+    if !targets.is_empty() {
+        for line in targets.describe() {
+            eprintln!("{line}");
+        }
+    }
     let url = db_url(&opts.root, opts.db.as_deref());
     let store = crate::store::open(&url)
         .await

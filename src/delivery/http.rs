@@ -190,7 +190,8 @@ impl HttpClient {
             match tokio::time::timeout(self.timeouts.connect, TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     // Belt and braces: the socket's peer is the address we vetted.
-                    if s.peer_addr().ok() != Some(*addr) {
+                    let peer = s.peer_addr().ok();
+                    if peer.map(|p| (p.ip(), p.port())) != Some((addr.ip(), addr.port())) {
                         return Err(HttpError::Refused(format!(
                             "connected elsewhere than {addr}"
                         )));

@@ -95,7 +95,7 @@ impl Filter {
 }
 
 /// A webhook receiver.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Webhook {
     /// Where to post.
     pub url: url::Url,
@@ -109,6 +109,19 @@ pub struct Webhook {
     pub filter: Filter,
     /// Set when the URL names an address the SSRF policy refuses (known without DNS).
     pub refused: Option<String>,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A URL from url_env is a secret (Slack's carry their token in the path).
+        f.debug_struct("Webhook")
+            .field("url", &self.shown_url())
+            .field("signed", &self.secret.is_some())
+            .field("format", &self.format)
+            .field("filter", &self.filter)
+            .field("refused", &self.refused)
+            .finish()
+    }
 }
 
 impl Webhook {
