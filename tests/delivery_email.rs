@@ -294,3 +294,32 @@ fn plain_smtp_to_a_remote_host_is_not_possible() {
         t.describe()
     );
 }
+
+#[tokio::test]
+async fn starttls_and_implicit_tls_are_required_not_hoped_for() {
+    use lettre::AsyncTransport;
+    use splitmark::delivery::smtp::{Security, SmtpUrl};
+    let Some(python) = python() else { return };
+    // aiosmtpd here offers no STARTTLS: a required upgrade must fail rather than send in clear.
+    let smtp = Smtp::start(python).await;
+    for security in [Security::StartTls, Security::Implicit] {
+        let mut url = SmtpUrl::parse(&format!("smtp://127.0.0.1:{}", smtp.port)).unwrap();
+        url.security = security;
+        let mail = lettre::Message::builder()
+            .from("leads@example.com".parse().unwrap())
+            .to("sales@example.com".parse().unwrap())
+            .subject("x")
+            .body("secret lead".to_owned())
+            .unwrap();
+        let sent = url
+            .transport(Duration::from_secs(3))
+            .unwrap()
+            .send(mail)
+            .await;
+        assert!(sent.is_err(), "{security:?} sent without TLS");
+    }
+    assert!(
+        smtp.messages().is_empty(),
+        "a message went out in clear text"
+    );
+}
