@@ -222,6 +222,47 @@ async fn https_is_tls_with_verified_certificates() {
 }
 
 #[tokio::test]
+async fn https_delivers_to_a_trusted_certificate_for_the_name_only() {
+    let (acceptor, roots) = receiver::self_signed(&["hooks.example.test"]);
+    let rx = Receiver::tls(200, acceptor).await;
+    let url = format!("https://hooks.example.test:{}/hook", rx.addr.port());
+    let deliver = |roots: Option<rustls::RootCertStore>, url: String| async move {
+        let t = signed(&url, true);
+        let key = first(&t);
+        let mut d = Deliverer::new(t, "https://x.test", Labels::default())
+            .with_timeouts(fast())
+            .with_resolver(resolving_to("127.0.0.1"));
+        if let Some(roots) = roots {
+            d = d.with_tls_roots(roots);
+        }
+        d.attempt(&key, &message()).await
+    };
+    assert_eq!(
+        deliver(Some(roots.clone()), url.clone()).await,
+        Outcome::Delivered { status: 200 }
+    );
+    let got = rx.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].header("webhook-id"), Some(message().id.as_str()));
+    // Not trusted (Mozilla's roots only): a TLS failure, retried.
+    match deliver(None, url).await {
+        Outcome::Retry { error, .. } => assert!(error.contains("TLS"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    // Trusted, but for another name: refused by the handshake too.
+    let other = format!("https://other.example.test:{}/hook", rx.addr.port());
+    match deliver(Some(roots), other).await {
+        Outcome::Retry { error, .. } => assert!(error.contains("TLS"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        rx.received().len(),
+        1,
+        "nothing reached the receiver without a valid handshake"
+    );
+}
+
+#[tokio::test]
 async fn a_receiver_that_never_answers_is_retried_after_the_total_timeout() {
     let silent = Silent::start().await;
     let url = format!("http://{}/hook", silent.addr);

@@ -183,7 +183,7 @@ impl Deliverer {
 
     /// The same deliverer with other timeouts (tests shorten them).
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Deliverer {
-        self.http = HttpClient::new(self.targets.allow_private, timeouts);
+        self.http = self.http.with_timeouts(timeouts);
         self.timeouts = timeouts;
         self
     }
@@ -191,6 +191,12 @@ impl Deliverer {
     /// The same deliverer resolving webhook hosts with `resolver`.
     pub fn with_resolver(mut self, resolver: Resolver) -> Deliverer {
         self.http = self.http.with_resolver(resolver);
+        self
+    }
+
+    /// The same deliverer trusting `roots` for HTTPS instead of Mozilla's (tests, private CAs).
+    pub fn with_tls_roots(mut self, roots: rustls::RootCertStore) -> Deliverer {
+        self.http = self.http.with_roots(roots);
         self
     }
 

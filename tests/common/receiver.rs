@@ -59,6 +59,15 @@ impl Receiver {
 
     /// Answers by `script`.
     pub async fn scripted(script: Script) -> Receiver {
+        Receiver::serve(script, None).await
+    }
+
+    /// Answers every request with `status` over TLS with `acceptor`'s certificate.
+    pub async fn tls(status: u16, acceptor: tokio_rustls::TlsAcceptor) -> Receiver {
+        Receiver::serve(Arc::new(move |_| (status, Vec::new())), Some(acceptor)).await
+    }
+
+    async fn serve(script: Script, tls: Option<tokio_rustls::TlsAcceptor>) -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -70,6 +79,7 @@ impl Receiver {
                 };
                 let record = record.clone();
                 let script = script.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                         let record = record.clone();
@@ -107,9 +117,17 @@ impl Receiver {
                             )
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                    }
                 });
             }
         });
@@ -159,4 +177,24 @@ impl Silent {
 pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
+}
+
+/// A self-signed certificate for `names` as a TLS acceptor, and a root store trusting it.
+pub fn self_signed(names: &[&str]) -> (tokio_rustls::TlsAcceptor, rustls::RootCertStore) {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(names).unwrap();
+    let der = cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![der.clone()], key)
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), roots)
 }
