@@ -166,6 +166,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// An IPv4 address written as IPv6 (mapped, NAT64, 6to4) is judged as itself.
+        #[test]
+        fn embedded_ipv4_is_judged_as_ipv4(o: [u8; 4], allow: bool) {
+            let v4 = Ipv4Addr::from(o);
+            let [a, b, c, d] = o.map(u16::from);
+            let want = refusal(IpAddr::V4(v4), allow);
+            for v6 in [
+                v4.to_ipv6_mapped(),
+                Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, (a << 8) | b, (c << 8) | d),
+                Ipv6Addr::new(0x2002, (a << 8) | b, (c << 8) | d, 0, 0, 0, 0, 1),
+            ] {
+                proptest::prop_assert_eq!(refusal(IpAddr::V6(v6), allow), want, "{}", v6);
+            }
+        }
+    }
+
     #[test]
     fn public_addresses_pass() {
         for ip in [
