@@ -400,3 +400,40 @@ async fn a_target_no_longer_configured_is_refused() {
         Outcome::Refused { .. }
     ));
 }
+
+#[tokio::test]
+async fn the_connector_itself_refuses_what_the_config_check_would() {
+    // Without the start-up check: the client resolves (system resolver) and vets on its own.
+    use splitmark::delivery::http::HttpError;
+    use splitmark::delivery::HttpClient;
+    let rx = Receiver::always(200).await;
+    let port = rx.addr.port();
+    let client = HttpClient::new(false, fast());
+    for host in [
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "10.0.0.1",
+    ] {
+        let url = url::Url::parse(&format!("http://{host}:{port}/hook")).unwrap();
+        match client
+            .post(&url, &[], bytes::Bytes::from_static(b"{}"))
+            .await
+        {
+            Err(HttpError::Refused(why)) => assert!(why.contains("refused"), "{host}: {why}"),
+            other => panic!("{host}: {other:?}"),
+        }
+    }
+    assert!(rx.received().is_empty());
+    let open = HttpClient::new(true, fast());
+    let url = url::Url::parse(&format!("http://localhost:{port}/hook")).unwrap();
+    assert_eq!(
+        open.post(&url, &[], bytes::Bytes::from_static(b"{}"))
+            .await
+            .unwrap()
+            .as_u16(),
+        200
+    );
+    assert_eq!(rx.received().len(), 1);
+}
