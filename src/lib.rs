@@ -10,6 +10,7 @@ pub mod cli_data;
 pub mod config;
 pub mod content;
 pub mod dashboard;
+pub mod delivery;
 pub mod devserver;
 pub mod diagnostics;
 pub mod experiments;

@@ -96,6 +96,8 @@ impl Settings {
                 "retention_days" => {
                     super::retention::parse_days(v)?;
                 }
+                // Delivery targets: read and checked by `crate::delivery::Targets`.
+                "webhooks" | "email" | "allow_private_targets" => {}
                 other => return Err(format!("[capture] has an unknown setting {other:?}")),
             }
         }
