@@ -175,7 +175,7 @@ fn site_path(url: &str, base_url: &str) -> String {
         .strip_prefix("$BASE_URL")
         .or_else(|| url.strip_prefix(base_url));
     match rest {
-        Some(r) if r.is_empty() => "/".into(),
+        Some("") => "/".into(),
         Some(r) if r.starts_with('/') => r.to_owned(),
         Some(r) => format!("/{r}"),
         None => url.to_owned(),
