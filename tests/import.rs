@@ -475,3 +475,47 @@ fn nu_check(out: &Path) {
         String::from_utf8_lossy(&res.stderr)
     );
 }
+
+#[test]
+fn hugo_config_toml_and_json_are_told_from_zola() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Hugo's config.toml: keys in any case, the old `paginate`.
+    let toml_site = tmp.path().join("old-hugo");
+    write(
+        &toml_site,
+        "config.toml",
+        b"baseurl = \"https://old.example/\"\nTitle = \"Old\"\npaginate = 5\n",
+    );
+    let report = import(&ImportOptions {
+        source: toml_site.clone(),
+        into: Some(tmp.path().join("a")),
+    })
+    .unwrap();
+    assert_eq!(report.kind, SiteKind::Hugo);
+    let c = splitmark::config::Config::load(&tmp.path().join("a")).unwrap();
+    assert_eq!(
+        (c.base_url.as_str(), c.title.as_str(), c.paginate_by),
+        ("https://old.example", "Old", 5)
+    );
+    // hugo.json, with a relative baseURL that cannot be carried.
+    let json_site = tmp.path().join("json-hugo");
+    write(
+        &json_site,
+        "hugo.json",
+        br#"{"baseURL": "/", "title": "J", "params": {"n": 1, "gone": null}}"#,
+    );
+    let report = import(&ImportOptions {
+        source: json_site,
+        into: Some(tmp.path().join("b")),
+    })
+    .unwrap();
+    let c = splitmark::config::Config::load(&tmp.path().join("b")).unwrap();
+    assert_eq!(c.base_url, "https://example.com");
+    assert_eq!(c.extra["n"].as_integer(), Some(1));
+    let text = report.to_string();
+    assert!(
+        text.contains("baseURL: \"/\" is not an absolute URL"),
+        "{text}"
+    );
+    assert!(text.contains("params.gone: null value"), "{text}");
+}

@@ -26,13 +26,13 @@ const CARRIED: &[&str] = &[
 pub fn convert(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -> Draft {
     let mut d = Draft::default();
     let text = |k: &str| get_ci(cfg, k).and_then(as_text).unwrap_or_default();
-    d.base_url = text("baseURL").trim_end_matches('/').to_owned();
+    let written = text("baseURL");
+    d.base_url = written.trim_end_matches('/').to_owned();
     if !(d.base_url.starts_with("http://") || d.base_url.starts_with("https://")) {
         settings.push((
             "baseURL".into(),
             format!(
-                "{:?} is not an absolute URL; {PLACEHOLDER_BASE_URL} was written instead",
-                d.base_url
+                "{written:?} is not an absolute URL; {PLACEHOLDER_BASE_URL} was written instead"
             ),
         ));
         d.base_url = PLACEHOLDER_BASE_URL.into();

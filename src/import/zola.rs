@@ -24,13 +24,13 @@ const MENU_KEYS: &[&str] = &["menu", "main_menu", "menu_items", "navbar_items", 
 pub fn convert(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -> Draft {
     let mut d = Draft::default();
     let text = |k: &str| cfg.get(k).and_then(as_text).unwrap_or_default();
-    d.base_url = text("base_url").trim_end_matches('/').to_owned();
+    let written = text("base_url");
+    d.base_url = written.trim_end_matches('/').to_owned();
     if !(d.base_url.starts_with("http://") || d.base_url.starts_with("https://")) {
         settings.push((
             "base_url".into(),
             format!(
-                "{:?} is not an absolute URL; {PLACEHOLDER_BASE_URL} was written instead",
-                d.base_url
+                "{written:?} is not an absolute URL; {PLACEHOLDER_BASE_URL} was written instead"
             ),
         ));
         d.base_url = PLACEHOLDER_BASE_URL.into();
