@@ -391,6 +391,12 @@ fn refuses_a_non_empty_target_and_a_folder_without_config() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("no Hugo"), "{err}");
+    let err = import(&ImportOptions {
+        source: src.clone(),
+        into: Some(src.join("content/new")),
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("inside the site"), "{err}");
     // The default target is DIR-splitmark beside DIR.
     assert_eq!(
         splitmark::import::default_target(&src),

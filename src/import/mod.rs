@@ -167,6 +167,13 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     let src = &opts.source;
     let detected = detect(src)?;
     let target = opts.into.clone().unwrap_or_else(|| default_target(src));
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if abs(&target).starts_with(abs(src)) {
+        bail!(
+            "{} is inside the site being imported; choose a folder outside it",
+            target.display()
+        );
+    }
     ensure_empty_target(&target)?;
     let mut settings = Vec::new();
     let draft = match detected.kind {
