@@ -78,6 +78,11 @@ fn hugo_site(root: &Path) {
     );
     write(
         root,
+        "content/contact.md",
+        b"---\ntitle: Contact\ndescription: How to reach me\nseries: [Getting Started]\nmenu:\n  main:\n    weight: 30\n  footer: {}\n---\nWrite to me.\n",
+    );
+    write(
+        root,
         "content/about.md",
         b"---\ntitle: About\ndescription: Who writes here\n---\n# About\n\nI write.\n",
     );
@@ -210,13 +215,25 @@ fn hugo_site_imports_and_builds() {
         .iter()
         .map(|m| (m.name.as_str(), m.url.as_str()))
         .collect();
-    assert_eq!(menu, [("Posts", "/posts/"), ("About", "/about/")]);
+    // The front-matter entry joins the config's, in weight order.
+    assert_eq!(
+        menu,
+        [
+            ("Posts", "/posts/"),
+            ("About", "/about/"),
+            ("Contact", "/contact/")
+        ]
+    );
     assert_eq!(c.menu[1].children[0].url, "/posts/trip/");
     // What it could not carry is named precisely.
     let text = report.to_string();
     assert!(text.contains("layouts/_default/single.html"), "{text}");
     assert!(text.contains("layouts/partials/header.html"), "{text}");
     assert!(text.contains("menus.footer"), "{text}");
+    assert!(
+        text.contains("content/contact.md: menu: menu \"footer\" is not carried"),
+        "{text}"
+    );
     assert!(!text.contains("baseURL"), "{text}");
     assert!(std::fs::read_to_string(dst.join("IMPORT.md"))
         .unwrap()
@@ -262,7 +279,10 @@ fn hugo_site_imports_and_builds() {
     assert!(out.join("robots-extra.txt").is_file());
     // Menus, nested.
     let about = html(&dst, "about/index.html");
-    assert_eq!(texts(&about, "nav.nav > ul > li > a"), ["Posts", "About"]);
+    assert_eq!(
+        texts(&about, "nav.nav > ul > li > a"),
+        ["Posts", "About", "Contact"]
+    );
     assert_eq!(attrs(&about, "nav .submenu a", "href"), ["/posts/trip/"]);
     assert_eq!(texts(&about, "html").len(), 1);
     assert_eq!(attrs(&about, "html", "lang"), ["en-gb"]);

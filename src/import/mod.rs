@@ -176,10 +176,6 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     }
     ensure_empty_target(&target)?;
     let mut settings = Vec::new();
-    let draft = match detected.kind {
-        SiteKind::Hugo => hugo::convert(&detected.settings, &mut settings),
-        SiteKind::Zola => zola::convert(&detected.settings, &mut settings),
-    };
     let mut carried = Vec::new();
     let config_names: Vec<String> = detected
         .files
@@ -266,6 +262,20 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
         ));
     }
     files.extend(scanned.files);
+    let mut front_matter = scanned.front_matter;
+    let draft = match detected.kind {
+        SiteKind::Hugo => {
+            // Page URLs as splitmark makes them, for menu entries declared in front matter.
+            let (library, _) = crate::content::Library::load(&crate::content::LoadOptions {
+                root: target.clone(),
+                drafts: false,
+                taxonomies: hugo::taxonomies(&detected.settings, &mut Vec::new()),
+            });
+            let page_menus = hugo::page_menus(&library, &mut front_matter);
+            hugo::convert(&detected.settings, &page_menus, &mut settings)
+        }
+        SiteKind::Zola => zola::convert(&detected.settings, &mut settings),
+    };
     let text = draft.to_toml(&format!("{} ({})", detected.kind, src.display()));
     // What import writes must load: a failure here is a defect of the conversion.
     crate::config::Config::parse(&text)
@@ -279,7 +289,7 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
         settings,
         templates,
         shortcodes: scanned.shortcodes,
-        front_matter: scanned.front_matter,
+        front_matter,
         files,
     };
     std::fs::write(
