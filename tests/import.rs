@@ -78,6 +78,11 @@ fn hugo_site(root: &Path) {
     );
     write(
         root,
+        "content/contact.md",
+        b"---\ntitle: Contact\ndescription: How to reach me\nseries: [Getting Started]\nmenu:\n  main:\n    weight: 30\n  footer: {}\n---\nWrite to me.\n",
+    );
+    write(
+        root,
         "content/about.md",
         b"---\ntitle: About\ndescription: Who writes here\n---\n# About\n\nI write.\n",
     );
@@ -210,13 +215,25 @@ fn hugo_site_imports_and_builds() {
         .iter()
         .map(|m| (m.name.as_str(), m.url.as_str()))
         .collect();
-    assert_eq!(menu, [("Posts", "/posts/"), ("About", "/about/")]);
+    // The front-matter entry joins the config's, in weight order.
+    assert_eq!(
+        menu,
+        [
+            ("Posts", "/posts/"),
+            ("About", "/about/"),
+            ("Contact", "/contact/")
+        ]
+    );
     assert_eq!(c.menu[1].children[0].url, "/posts/trip/");
     // What it could not carry is named precisely.
     let text = report.to_string();
     assert!(text.contains("layouts/_default/single.html"), "{text}");
     assert!(text.contains("layouts/partials/header.html"), "{text}");
     assert!(text.contains("menus.footer"), "{text}");
+    assert!(
+        text.contains("content/contact.md: menu: menu \"footer\" is not carried"),
+        "{text}"
+    );
     assert!(!text.contains("baseURL"), "{text}");
     assert!(std::fs::read_to_string(dst.join("IMPORT.md"))
         .unwrap()
@@ -262,7 +279,10 @@ fn hugo_site_imports_and_builds() {
     assert!(out.join("robots-extra.txt").is_file());
     // Menus, nested.
     let about = html(&dst, "about/index.html");
-    assert_eq!(texts(&about, "nav.nav > ul > li > a"), ["Posts", "About"]);
+    assert_eq!(
+        texts(&about, "nav.nav > ul > li > a"),
+        ["Posts", "About", "Contact"]
+    );
     assert_eq!(attrs(&about, "nav .submenu a", "href"), ["/posts/trip/"]);
     assert_eq!(texts(&about, "html").len(), 1);
     assert_eq!(attrs(&about, "html", "lang"), ["en-gb"]);
@@ -391,6 +411,12 @@ fn refuses_a_non_empty_target_and_a_folder_without_config() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("no Hugo"), "{err}");
+    let err = import(&ImportOptions {
+        source: src.clone(),
+        into: Some(src.join("content/new")),
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("inside the site"), "{err}");
     // The default target is DIR-splitmark beside DIR.
     assert_eq!(
         splitmark::import::default_target(&src),
@@ -474,4 +500,48 @@ fn nu_check(out: &Path) {
         String::from_utf8_lossy(&res.stdout),
         String::from_utf8_lossy(&res.stderr)
     );
+}
+
+#[test]
+fn hugo_config_toml_and_json_are_told_from_zola() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Hugo's config.toml: keys in any case, the old `paginate`.
+    let toml_site = tmp.path().join("old-hugo");
+    write(
+        &toml_site,
+        "config.toml",
+        b"baseurl = \"https://old.example/\"\nTitle = \"Old\"\npaginate = 5\n",
+    );
+    let report = import(&ImportOptions {
+        source: toml_site.clone(),
+        into: Some(tmp.path().join("a")),
+    })
+    .unwrap();
+    assert_eq!(report.kind, SiteKind::Hugo);
+    let c = splitmark::config::Config::load(&tmp.path().join("a")).unwrap();
+    assert_eq!(
+        (c.base_url.as_str(), c.title.as_str(), c.paginate_by),
+        ("https://old.example", "Old", 5)
+    );
+    // hugo.json, with a relative baseURL that cannot be carried.
+    let json_site = tmp.path().join("json-hugo");
+    write(
+        &json_site,
+        "hugo.json",
+        br#"{"baseURL": "/", "title": "J", "params": {"n": 1, "gone": null}}"#,
+    );
+    let report = import(&ImportOptions {
+        source: json_site,
+        into: Some(tmp.path().join("b")),
+    })
+    .unwrap();
+    let c = splitmark::config::Config::load(&tmp.path().join("b")).unwrap();
+    assert_eq!(c.base_url, "https://example.com");
+    assert_eq!(c.extra["n"].as_integer(), Some(1));
+    let text = report.to_string();
+    assert!(
+        text.contains("baseURL: \"/\" is not an absolute URL"),
+        "{text}"
+    );
+    assert!(text.contains("params.gone: null value"), "{text}");
 }

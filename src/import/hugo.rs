@@ -3,7 +3,9 @@
 
 use super::draft::{Draft, DraftMenu, PLACEHOLDER_BASE_URL};
 use super::source::{as_text, get_ci, json_to_toml, leaf_keys};
+use crate::content::Library;
 use serde_json::{Map, Value};
+use std::path::PathBuf;
 
 /// Root keys this module carries; every other key is reported.
 const CARRIED: &[&str] = &[
@@ -23,16 +25,20 @@ const CARRIED: &[&str] = &[
 ];
 
 /// Converts a merged Hugo configuration; unsupported settings land in `settings`.
-pub fn convert(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -> Draft {
+pub fn convert(
+    cfg: &Map<String, Value>,
+    page_menus: &[Value],
+    settings: &mut Vec<(String, String)>,
+) -> Draft {
     let mut d = Draft::default();
     let text = |k: &str| get_ci(cfg, k).and_then(as_text).unwrap_or_default();
-    d.base_url = text("baseURL").trim_end_matches('/').to_owned();
+    let written = text("baseURL");
+    d.base_url = written.trim_end_matches('/').to_owned();
     if !(d.base_url.starts_with("http://") || d.base_url.starts_with("https://")) {
         settings.push((
             "baseURL".into(),
             format!(
-                "{:?} is not an absolute URL; {PLACEHOLDER_BASE_URL} was written instead",
-                d.base_url
+                "{written:?} is not an absolute URL; {PLACEHOLDER_BASE_URL} was written instead"
             ),
         ));
         d.base_url = PLACEHOLDER_BASE_URL.into();
@@ -71,7 +77,7 @@ pub fn convert(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -
     }
     d.taxonomies = taxonomies(cfg, settings);
     d.paginate_by = pagination(cfg, settings);
-    d.menu = menus(cfg, settings);
+    d.menu = menus(cfg, page_menus, settings);
     for (k, v) in cfg {
         if !CARRIED.contains(&k.to_ascii_lowercase().as_str()) {
             let why = why_not(&k.to_ascii_lowercase());
@@ -113,7 +119,7 @@ fn author_name(v: Option<&Value>) -> String {
 
 /// Hugo's `[taxonomies]` maps singular to plural (`category = "categories"`); the plural is
 /// the URL segment, as in splitmark.
-fn taxonomies(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -> Vec<String> {
+pub fn taxonomies(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -> Vec<String> {
     let Some(Value::Object(t)) = get_ci(cfg, "taxonomies") else {
         return Vec::new();
     };
@@ -169,21 +175,26 @@ struct HugoItem {
 }
 
 /// The `main` menu (Hugo accepts `menus` and `menu`), nested one level through `parent`.
-fn menus(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -> Vec<DraftMenu> {
-    let Some(Value::Object(all)) = get_ci(cfg, "menus").or_else(|| get_ci(cfg, "menu")) else {
-        return Vec::new();
-    };
-    for (name, _) in all {
-        if name != "main" {
-            settings.push((
-                format!("menus.{name}"),
-                "only the main menu is carried ([[menu]] in splitmark.toml)".into(),
-            ));
+fn menus(
+    cfg: &Map<String, Value>,
+    from_pages: &[Value],
+    settings: &mut Vec<(String, String)>,
+) -> Vec<DraftMenu> {
+    let mut raw: Vec<Value> = Vec::new();
+    if let Some(Value::Object(all)) = get_ci(cfg, "menus").or_else(|| get_ci(cfg, "menu")) {
+        for (name, _) in all {
+            if name != "main" {
+                settings.push((
+                    format!("menus.{name}"),
+                    "only the main menu is carried ([[menu]] in splitmark.toml)".into(),
+                ));
+            }
+        }
+        if let Some(Value::Array(main)) = all.get("main") {
+            raw.extend(main.iter().cloned());
         }
     }
-    let Some(Value::Array(raw)) = all.get("main") else {
-        return Vec::new();
-    };
+    raw.extend(from_pages.iter().cloned());
     let mut items: Vec<HugoItem> = raw
         .iter()
         .filter_map(Value::as_object)
@@ -258,6 +269,53 @@ fn menus(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -> Vec<
     out.into_iter().map(|(_, m)| m).collect()
 }
 
+/// Main-menu entries declared in front matter (`menu: main`, `menu: [main]`, or
+/// `menu: {main: {weight, parent, identifier, name}}`), as config-style items pointing at the
+/// page's URL. Entries for other menus are noted against the file.
+pub fn page_menus(lib: &Library, notes: &mut Vec<(PathBuf, String, String)>) -> Vec<Value> {
+    let docs = lib.pages.iter().map(|p| &p.doc);
+    let mut out = Vec::new();
+    for doc in docs.chain(lib.sections.iter().map(|s| &s.doc)) {
+        let Some((key, v)) = ["menu", "menus"]
+            .iter()
+            .find_map(|k| doc.meta.extra.get(*k).map(|v| (*k, v)))
+        else {
+            continue;
+        };
+        let entries: Vec<(String, Map<String, Value>)> = match v {
+            Value::String(s) => vec![(s.clone(), Map::new())],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(as_text)
+                .map(|s| (s, Map::new()))
+                .collect(),
+            Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_object().cloned().unwrap_or_default()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (menu, mut item) in entries {
+            if menu != "main" {
+                notes.push((
+                    doc.file.clone(),
+                    key.to_owned(),
+                    format!("menu {menu:?} is not carried; only the main menu is"),
+                ));
+                continue;
+            }
+            if get_ci(&item, "name").is_none() {
+                let link_title = get_ci(&doc.meta.extra, "linkTitle").and_then(as_text);
+                let name = link_title.unwrap_or_else(|| doc.title().to_owned());
+                item.insert("name".into(), Value::String(name));
+            }
+            item.insert("url".into(), Value::String(doc.path.clone()));
+            out.push(Value::Object(item));
+        }
+    }
+    out
+}
+
 /// `pageRef = "/posts"` or `"posts/_index.md"` -> `/posts/`.
 fn page_ref_path(r: &str) -> String {
     let r = r.trim_start_matches('/');
@@ -299,7 +357,7 @@ mod tests {
             {"name": "Lost", "url": "/lost/", "parent": "nope"}
         ]}});
         let mut s = Vec::new();
-        let m = menus(cfg.as_object().unwrap(), &mut s);
+        let m = menus(cfg.as_object().unwrap(), &[], &mut s);
         assert_eq!(m.len(), 2);
         let names: Vec<&str> = m[0].children.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["Deep", "Intro"]);

@@ -9,6 +9,7 @@
 
 mod draft;
 mod hugo;
+mod leftovers;
 mod report;
 mod scan;
 mod source;
@@ -147,32 +148,20 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize> {
     Ok(n)
 }
 
-fn files_under(root: &Path, dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(root.join(dir))
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            e.path()
-                .strip_prefix(root)
-                .unwrap_or(e.path())
-                .to_path_buf()
-        })
-        .collect()
-}
-
 /// Imports the site at `opts.source`; see the module documentation.
 pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     let src = &opts.source;
     let detected = detect(src)?;
     let target = opts.into.clone().unwrap_or_else(|| default_target(src));
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if abs(&target).starts_with(abs(src)) {
+        bail!(
+            "{} is inside the site being imported; choose a folder outside it",
+            target.display()
+        );
+    }
     ensure_empty_target(&target)?;
     let mut settings = Vec::new();
-    let draft = match detected.kind {
-        SiteKind::Hugo => hugo::convert(&detected.settings, &mut settings),
-        SiteKind::Zola => zola::convert(&detected.settings, &mut settings),
-    };
     let mut carried = Vec::new();
     let config_names: Vec<String> = detected
         .files
@@ -180,8 +169,6 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
         .map(|f| f.strip_prefix(src).unwrap_or(f).display().to_string())
         .collect();
     carried.push(format!("splitmark.toml from {}", config_names.join(", ")));
-    let mut templates = Vec::new();
-    let mut files = Vec::new();
     let mut known: BTreeSet<String> = KNOWN_SHORTCODES.iter().map(|s| (*s).to_owned()).collect();
     for dir in ["content", "static"] {
         if src.join(dir).is_dir() {
@@ -189,63 +176,8 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
             carried.push(format!("{dir}/ ({n} files)"));
         }
     }
-    match detected.kind {
-        SiteKind::Hugo => {
-            templates.extend(files_under(src, Path::new("layouts")));
-            for (dir, why) in [
-                (
-                    "assets",
-                    "Hugo Pipes assets are not processed: put built files in static/",
-                ),
-                ("data", "data files are not read by splitmark templates"),
-                ("i18n", "translations are not supported"),
-                (
-                    "archetypes",
-                    "splitmark has no archetypes (not needed to build)",
-                ),
-            ] {
-                if src.join(dir).is_dir() {
-                    files.push((PathBuf::from(format!("{dir}/")), why.to_owned()));
-                }
-            }
-        }
-        SiteKind::Zola => {
-            for t in files_under(src, Path::new("templates")) {
-                let in_shortcodes = t.starts_with("templates/shortcodes");
-                if in_shortcodes && t.extension().is_some_and(|e| e == "html") {
-                    let dest = target.join(&t);
-                    std::fs::create_dir_all(dest.parent().expect("has a parent"))?;
-                    std::fs::copy(src.join(&t), &dest)?;
-                    if let Some(stem) = t.file_stem() {
-                        known.insert(stem.to_string_lossy().into_owned());
-                    }
-                    carried.push(format!(
-                        "{} (Tera, as in Zola: check it renders as before)",
-                        t.display()
-                    ));
-                } else {
-                    templates.push(t);
-                }
-            }
-            if src.join("sass").is_dir() {
-                files.push((
-                    PathBuf::from("sass/"),
-                    "Sass is not compiled: compile it to CSS in static/".to_owned(),
-                ));
-            }
-        }
-    }
-    if src.join("themes").is_dir() {
-        for entry in std::fs::read_dir(src.join("themes"))?.flatten() {
-            files.push((
-                PathBuf::from(format!("themes/{}/", entry.file_name().to_string_lossy())),
-                format!(
-                    "a {} theme is not carried; the default theme is used",
-                    detected.kind
-                ),
-            ));
-        }
-    }
+    let (templates, mut files) =
+        leftovers::collect(src, &target, detected.kind, &mut known, &mut carried)?;
     let scanned = scan::scan(&target, detected.kind, &known)
         .with_context(|| format!("cannot scan {}", target.join("content").display()))?;
     carried.push(format!(
@@ -259,6 +191,20 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
         ));
     }
     files.extend(scanned.files);
+    let mut front_matter = scanned.front_matter;
+    let draft = match detected.kind {
+        SiteKind::Hugo => {
+            // Page URLs as splitmark makes them, for menu entries declared in front matter.
+            let (library, _) = crate::content::Library::load(&crate::content::LoadOptions {
+                root: target.clone(),
+                drafts: false,
+                taxonomies: hugo::taxonomies(&detected.settings, &mut Vec::new()),
+            });
+            let page_menus = hugo::page_menus(&library, &mut front_matter);
+            hugo::convert(&detected.settings, &page_menus, &mut settings)
+        }
+        SiteKind::Zola => zola::convert(&detected.settings, &mut settings),
+    };
     let text = draft.to_toml(&format!("{} ({})", detected.kind, src.display()));
     // What import writes must load: a failure here is a defect of the conversion.
     crate::config::Config::parse(&text)
@@ -272,7 +218,7 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
         settings,
         templates,
         shortcodes: scanned.shortcodes,
-        front_matter: scanned.front_matter,
+        front_matter,
         files,
     };
     std::fs::write(

@@ -37,14 +37,6 @@ const INERT_KEYS: &[(&str, &str)] = &[
     ("expiryDate", "pages do not expire"),
     ("layout", "custom layouts are not carried"),
     ("type", "custom layouts are not carried"),
-    (
-        "menu",
-        "front-matter menu entries are not carried; add them to [[menu]]",
-    ),
-    (
-        "menus",
-        "front-matter menu entries are not carried; add them to [[menu]]",
-    ),
     ("outputs", "only HTML is written"),
     ("resources", "resource metadata is not carried"),
     ("headless", "headless bundles are published like any page"),

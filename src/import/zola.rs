@@ -24,13 +24,13 @@ const MENU_KEYS: &[&str] = &["menu", "main_menu", "menu_items", "navbar_items", 
 pub fn convert(cfg: &Map<String, Value>, settings: &mut Vec<(String, String)>) -> Draft {
     let mut d = Draft::default();
     let text = |k: &str| cfg.get(k).and_then(as_text).unwrap_or_default();
-    d.base_url = text("base_url").trim_end_matches('/').to_owned();
+    let written = text("base_url");
+    d.base_url = written.trim_end_matches('/').to_owned();
     if !(d.base_url.starts_with("http://") || d.base_url.starts_with("https://")) {
         settings.push((
             "base_url".into(),
             format!(
-                "{:?} is not an absolute URL; {PLACEHOLDER_BASE_URL} was written instead",
-                d.base_url
+                "{written:?} is not an absolute URL; {PLACEHOLDER_BASE_URL} was written instead"
             ),
         ));
         d.base_url = PLACEHOLDER_BASE_URL.into();
@@ -175,7 +175,7 @@ fn site_path(url: &str, base_url: &str) -> String {
         .strip_prefix("$BASE_URL")
         .or_else(|| url.strip_prefix(base_url));
     match rest {
-        Some(r) if r.is_empty() => "/".into(),
+        Some("") => "/".into(),
         Some(r) if r.starts_with('/') => r.to_owned(),
         Some(r) => format!("/{r}"),
         None => url.to_owned(),

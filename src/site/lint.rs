@@ -17,6 +17,8 @@ static IMG_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?is)<img\b[^>]*>").expect("regex"));
 static ALT_ATTR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?is)\salt\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)"#).expect("regex"));
+static SRC_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?is)\ssrc\s*=\s*["']?([^"'\s>]+)"#).expect("regex"));
 static URL_ATTR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?is)\s(?:href|src)\s*=\s*["']?(http://[^"'\s>]+)"#).expect("regex")
 });
@@ -128,9 +130,9 @@ fn lint_html(html: &str, base: usize, host: &str, push: &mut dyn FnMut(usize, St
             .captures(tag.as_str())
             .map(|c| c[1].trim_matches(['"', '\'']).trim().to_owned());
         if alt.is_none_or(|a| a.is_empty()) {
-            let src = Regex::new(r#"(?is)\ssrc\s*=\s*["']?([^"'\s>]+)"#)
-                .ok()
-                .and_then(|r| r.captures(tag.as_str()).map(|c| c[1].to_owned()))
+            let src = SRC_ATTR
+                .captures(tag.as_str())
+                .map(|c| c[1].to_owned())
                 .unwrap_or_default();
             push(base + tag.start(), format!("image {src} has no alt text"));
         }
