@@ -14,12 +14,16 @@ use std::time::Instant;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
+mod deliveries;
 mod schema;
 
 /// PostgreSQL-backed [`Store`].
 pub struct PgStore {
     pool: Pool,
     metrics: CommitMetrics,
+    config: tokio_postgres::Config,
+    signal: Arc<tokio::sync::Notify>,
+    listening: std::sync::Once,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -32,13 +36,16 @@ impl PgStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
-        let pool = Pool::builder(Manager::new(config, NoTls))
+        let pool = Pool::builder(Manager::new(config.clone(), NoTls))
             .max_size(16)
             .build()
             .map_err(unavailable)?;
         let store = PgStore {
             pool,
             metrics: CommitMetrics::default(),
+            config,
+            signal: Arc::default(),
+            listening: std::sync::Once::new(),
         };
         store.migrate().await?;
         Ok(store)
@@ -115,7 +122,11 @@ const COUNTS_SQL: &str = "
 
 #[async_trait::async_trait]
 impl Store for PgStore {
-    async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
+    async fn insert_lead_with(
+        &self,
+        lead: NewLead,
+        outbox: Option<Outbox>,
+    ) -> StoreResult<LeadReceipt> {
         let started = Instant::now();
         let mut client = self.pool.get().await.map_err(unavailable)?;
         let tx = client.transaction().await.map_err(db_err)?;
@@ -139,7 +150,10 @@ impl Store for PgStore {
                 qualified: row.get(1),
             });
         }
-        let id = uuid::Uuid::now_v7().to_string();
+        let (id, outbox) = match outbox {
+            Some(o) => (o.lead_id, o.deliveries),
+            None => (uuid::Uuid::now_v7().to_string(), Vec::new()),
+        };
         let answers = serde_json::Value::Object(lead.answers.clone()).to_string();
         let flag = lead.attribution_flag.map(AttributionFlag::as_str);
         tx.execute(
@@ -184,6 +198,7 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?;
         }
+        deliveries::insert(&tx, &id, ms, &outbox).await?;
         tx.commit().await.map_err(db_err)?;
         self.observe(started);
         Ok(LeadReceipt {
@@ -349,6 +364,41 @@ impl Store for PgStore {
             )
             .await
             .map_err(db_err)
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::claim(&client, &claim).await
+    }
+
+    async fn record_attempt(&self, attempt: AttemptRecord) -> StoreResult<bool> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::record(&mut client, &attempt).await
+    }
+
+    async fn deliveries(&self, query: &DeliveryQuery) -> StoreResult<Vec<DeliveryRow>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::list(&client, query).await
+    }
+
+    async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::redeliver(&client, id, now).await
+    }
+
+    async fn pending_deliveries(&self) -> StoreResult<u64> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::pending(&client).await
+    }
+
+    fn delivery_signal(&self) -> Arc<tokio::sync::Notify> {
+        // The LISTEN connection opens with the first worker that asks.
+        self.listening.call_once(|| {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(deliveries::listen(self.config.clone(), self.signal.clone()));
+            }
+        });
+        self.signal.clone()
     }
 
     async fn ping(&self) -> StoreResult<()> {

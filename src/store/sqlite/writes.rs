@@ -56,14 +56,27 @@ pub(super) struct PreparedLead {
     pub id: String,
     pub received_at: String,
     pub answers: String,
+    /// Deliveries written with the lead (none for a duplicate).
+    pub deliveries: Vec<NewDelivery>,
 }
 
 impl PreparedLead {
+    #[cfg(test)]
     pub fn new(lead: NewLead) -> serde_json::Result<PreparedLead> {
+        PreparedLead::with_outbox(lead, None)
+    }
+
+    /// A lead stored under the outbox's lead id, with its deliveries.
+    pub fn with_outbox(lead: NewLead, outbox: Option<Outbox>) -> serde_json::Result<PreparedLead> {
+        let (id, deliveries) = match outbox {
+            Some(o) => (o.lead_id, o.deliveries),
+            None => (uuid::Uuid::now_v7().to_string(), Vec::new()),
+        };
         Ok(PreparedLead {
-            id: uuid::Uuid::now_v7().to_string(),
+            id,
             received_at: lead.received_at.to_rfc3339(),
             answers: serde_json::to_string(&lead.answers)?,
+            deliveries,
             lead,
         })
     }
@@ -117,6 +130,7 @@ pub(super) fn insert_lead(
             lead.dedupe_key,
     ])?;
     recent.remember(&lead.dedupe_key, tx.last_insert_rowid(), at);
+    super::deliveries::insert(tx, &prepared.id, at, &prepared.deliveries)?;
     // A submission implies the exposure (beacons get blocked); it is not a page view.
     if let Some((exp, var, vis)) = lead.implied_exposure() {
         tx.prepare_cached(
