@@ -201,7 +201,8 @@ pub(crate) fn from_ms(ms: Option<i64>) -> Option<DateTime<Utc>> {
 }
 
 /// The ordering of listings: failed first, then pending, then delivered.
-pub(crate) const LIST_ORDER: &str = "CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC";
+pub(crate) const LIST_ORDER: &str =
+    "CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC";
 
 /// The stored columns of [`AfterAttempt`]: status, next attempt, delivered at.
 pub(crate) fn after_columns(

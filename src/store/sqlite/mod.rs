@@ -363,7 +363,10 @@ impl Store for SqliteStore {
     }
 
     async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
-        match self.delivery_op(deliveries::DeliveryOp::Claim(claim)).await? {
+        match self
+            .delivery_op(deliveries::DeliveryOp::Claim(claim))
+            .await?
+        {
             deliveries::DeliveryAnswer::Claimed(c) => Ok(c),
             deliveries::DeliveryAnswer::Changed(_) => Ok(Claimed::default()),
         }

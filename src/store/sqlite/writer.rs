@@ -8,8 +8,8 @@
 
 use super::super::metrics::CommitMetrics;
 use super::super::*;
-use super::recent::RecentLeads;
 use super::deliveries::{DeliveryAnswer, DeliveryOp};
+use super::recent::RecentLeads;
 use super::writes::{erase, insert_lead, record_exposure, Erasure, PreparedLead};
 use rusqlite::{Connection, TransactionBehavior};
 use std::sync::mpsc;
@@ -32,7 +32,9 @@ impl Op {
     /// Whether committing this write gives the delivery worker something to do at once.
     fn wakes_worker(&self) -> bool {
         match self {
-            Op::Lead(l, r) => !l.deliveries.is_empty() && matches!(&r.result, Some(Ok(x)) if !x.duplicate),
+            Op::Lead(l, r) => {
+                !l.deliveries.is_empty() && matches!(&r.result, Some(Ok(x)) if !x.duplicate)
+            }
             Op::Delivery(d, _) => d.wakes_worker(),
             _ => false,
         }
