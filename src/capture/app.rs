@@ -2,6 +2,7 @@
 
 mod admin;
 mod dashboard;
+mod deliveries;
 mod events;
 mod pages;
 mod submit;
@@ -44,6 +45,8 @@ pub struct App {
     pub metrics: Metrics,
     html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
     dashboard: crate::dashboard::Dashboard,
+    delivery: Arc<crate::delivery::Deliverer>,
+    delivery_metrics: Arc<crate::delivery::metrics::DeliveryMetrics>,
 }
 
 /// What the App needs to start.
@@ -64,6 +67,8 @@ pub struct AppParts {
     pub html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
     /// The `/admin/` dashboard's templates and settings.
     pub dashboard: crate::dashboard::Dashboard,
+    /// Where leads are delivered (the outbox rows are decided from its targets).
+    pub delivery: crate::delivery::Deliverer,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -118,7 +123,19 @@ impl App {
             metrics: Metrics::default(),
             html_filter: p.html_filter,
             dashboard: p.dashboard,
+            delivery: Arc::new(p.delivery),
+            delivery_metrics: Arc::default(),
         }
+    }
+
+    /// The deliverer and the figures its worker keeps (the capture server runs the worker).
+    pub fn delivery(
+        &self,
+    ) -> (
+        Arc<crate::delivery::Deliverer>,
+        Arc<crate::delivery::metrics::DeliveryMetrics>,
+    ) {
+        (self.delivery.clone(), self.delivery_metrics.clone())
     }
 
     /// Replaces the manifest (the dev server does this after each rebuild).
@@ -180,7 +197,11 @@ impl App {
             // Each route's future is boxed on its own: the request's future, copied into its
             // box on every request, stays small, and a beacon copies only its own handler's.
             (&Method::POST, "/api/v1/events") => Box::pin(self.event(req, peer)).await,
-            (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
+            (_, p)
+                if p.starts_with("/api/v1/experiments")
+                    || p.starts_with("/api/v1/leads")
+                    || p.starts_with("/api/v1/deliveries") =>
+            {
                 Box::pin(self.admin(req)).await
             }
             (_, p) if crate::dashboard::is_dashboard_path(p) => {
@@ -196,7 +217,7 @@ impl App {
             (&Method::GET, "/metrics") => with_type(
                 StatusCode::OK,
                 "text/plain; version=0.0.4; charset=utf-8",
-                self.metrics.render(&self.store.commit_stats()),
+                self.metrics.render(&self.store.commit_stats()) + &self.delivery_metrics().await,
             ),
             (_, p) if p.starts_with("/api/") => {
                 if public_api {
