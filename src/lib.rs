@@ -9,6 +9,7 @@ pub mod capture;
 pub mod config;
 pub mod content;
 pub mod dashboard;
+pub mod delivery;
 pub mod devserver;
 pub mod diagnostics;
 pub mod experiments;

@@ -98,6 +98,9 @@ pub async fn build_app(
     let config = Config::load(&opts.root).map_err(|d| anyhow::anyhow!("{d}"))?;
     let settings = settings::Settings::from_config(&config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
+    // A bad webhook or e-mail target stops the start, before anything is accepted.
+    let _targets = crate::delivery::Targets::from_config(&config, &|k| std::env::var(k).ok())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
     let url = db_url(&opts.root, opts.db.as_deref());
     let store = crate::store::open(&url)
         .await

@@ -71,6 +71,8 @@ impl Settings {
                         .ok_or("[capture] respect_dnt must be true or false")?
                 }
                 "endpoint" | "retention_days" => {}
+                // Delivery targets: read and checked by `crate::delivery::Targets`.
+                "webhooks" | "email" | "allow_private_targets" => {}
                 other => return Err(format!("[capture] has an unknown setting {other:?}")),
             }
         }

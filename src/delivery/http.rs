@@ -1,0 +1,307 @@
+//! An HTTP client that reaches only addresses the SSRF policy allows.
+//!
+//! Each attempt resolves the host afresh, vets every address with [`guard::refusal`] and opens
+//! the TCP connection to a vetted address itself; TLS (rustls, Mozilla roots) and HTTP/1.1
+//! (hyper) then run over that very socket. There is no connection pool, no proxy and no
+//! redirect handling, so nothing else ever chooses where the request goes. A 3xx is answered
+//! like any other failure.
+
+use super::guard;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// How long an attempt may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect plus TLS handshake (5 s).
+    pub connect: Duration,
+    /// The whole attempt, from resolving to the response status (15 s).
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            total: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A future resolving a host and port to addresses.
+pub type Resolving = Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send>>;
+
+/// Resolves `(host, port)`; the default asks the system resolver. Tests give a fixed table,
+/// to show that a name resolving to a refused address is refused.
+pub type Resolver = Arc<dyn Fn(&str, u16) -> Resolving + Send + Sync>;
+
+/// The system resolver.
+pub fn system_resolver() -> Resolver {
+    Arc::new(|host: &str, port: u16| {
+        let host = host.to_owned();
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect())
+        })
+    })
+}
+
+/// Why a request was not answered with a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// The policy forbids the destination: do not retry.
+    Refused(String),
+    /// Anything else (DNS, connect, TLS, timeout, protocol): worth retrying.
+    Failed(String),
+}
+
+/// The guarded client. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpClient {
+    allow_private: bool,
+    timeouts: Timeouts,
+    resolver: Resolver,
+    tls: tokio_rustls::TlsConnector,
+    user_agent: HeaderValue,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("allow_private", &self.allow_private)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `splitmark/<version>`.
+pub fn user_agent() -> String {
+    format!("splitmark/{}", env!("CARGO_PKG_VERSION"))
+}
+
+fn tls_config() -> rustls::ClientConfig {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the default TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
+}
+
+impl HttpClient {
+    /// A client with the system resolver.
+    pub fn new(allow_private: bool, timeouts: Timeouts) -> HttpClient {
+        HttpClient {
+            allow_private,
+            timeouts,
+            resolver: system_resolver(),
+            tls: tokio_rustls::TlsConnector::from(Arc::new(tls_config())),
+            user_agent: HeaderValue::from_str(&user_agent()).expect("ASCII user agent"),
+        }
+    }
+
+    /// The same client resolving with `resolver`.
+    pub fn with_resolver(mut self, resolver: Resolver) -> HttpClient {
+        self.resolver = resolver;
+        self
+    }
+
+    /// POSTs `body` with `headers` to `url` and returns the response status. The body of the
+    /// response is not read: the status is the answer.
+    pub async fn post(
+        &self,
+        url: &url::Url,
+        headers: &[(&'static str, String)],
+        body: Bytes,
+    ) -> Result<StatusCode, HttpError> {
+        match tokio::time::timeout(self.timeouts.total, self.post_inner(url, headers, body)).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::Failed(format!(
+                "no answer within {} s",
+                self.timeouts.total.as_secs_f64()
+            ))),
+        }
+    }
+
+    /// The addresses of `url`'s host that the policy allows, or why there are none.
+    pub async fn vetted_addresses(&self, url: &url::Url) -> Result<Vec<SocketAddr>, HttpError> {
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| HttpError::Refused(format!("{url} has no port")))?;
+        let addrs: Vec<SocketAddr> = match url.host() {
+            Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+            Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+            Some(url::Host::Domain(d)) => (self.resolver)(d, port)
+                .await
+                .map_err(|e| HttpError::Failed(format!("cannot resolve {d}: {e}")))?,
+            None => return Err(HttpError::Refused(format!("{url} has no host"))),
+        };
+        let mut first_refusal = None;
+        let allowed: Vec<SocketAddr> = addrs
+            .into_iter()
+            .filter(|a| match guard::refusal(a.ip(), self.allow_private) {
+                None => true,
+                Some(why) => {
+                    first_refusal.get_or_insert_with(|| format!("{} is {why}", a.ip()));
+                    false
+                }
+            })
+            .collect();
+        match (allowed.is_empty(), first_refusal) {
+            (false, _) => Ok(allowed),
+            (true, Some(why)) => {
+                let host = url.host_str().unwrap_or_default();
+                let hint = if self.allow_private {
+                    String::new()
+                } else {
+                    " (refused unless [capture] allow_private_targets = true)".into()
+                };
+                Err(HttpError::Refused(format!(
+                    "{host} resolves to a refused address: {why}{hint}"
+                )))
+            }
+            (true, None) => Err(HttpError::Failed(format!(
+                "{} resolves to no address",
+                url.host_str().unwrap_or_default()
+            ))),
+        }
+    }
+
+    async fn connect(&self, addrs: &[SocketAddr]) -> Result<TcpStream, HttpError> {
+        let mut last = String::new();
+        for addr in addrs {
+            match tokio::time::timeout(self.timeouts.connect, TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => {
+                    // Belt and braces: the socket's peer is the address we vetted.
+                    if s.peer_addr().ok() != Some(*addr) {
+                        return Err(HttpError::Refused(format!(
+                            "connected elsewhere than {addr}"
+                        )));
+                    }
+                    let _ = s.set_nodelay(true);
+                    return Ok(s);
+                }
+                Ok(Err(e)) => last = format!("cannot connect to {addr}: {e}"),
+                Err(_) => {
+                    last = format!(
+                        "connecting to {addr} took over {} s",
+                        self.timeouts.connect.as_secs_f64()
+                    )
+                }
+            }
+        }
+        Err(HttpError::Failed(last))
+    }
+
+    async fn post_inner(
+        &self,
+        url: &url::Url,
+        headers: &[(&'static str, String)],
+        body: Bytes,
+    ) -> Result<StatusCode, HttpError> {
+        let addrs = self.vetted_addresses(url).await?;
+        let tcp = self.connect(&addrs).await?;
+        let host = url.host_str().unwrap_or_default();
+        let host_header = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let mut req = Request::post(path)
+            .header(hyper::header::HOST, host_header)
+            .header(hyper::header::USER_AGENT, self.user_agent.clone())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body))
+            .map_err(|e| HttpError::Refused(format!("cannot build a request for {url}: {e}")))?;
+        for (name, value) in headers {
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| HttpError::Refused(format!("header {name} is not valid text")))?;
+            req.headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+        if url.scheme() == "https" {
+            let name = rustls::pki_types::ServerName::try_from(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+            )
+            .map_err(|e| HttpError::Refused(format!("{host} is not a TLS server name: {e}")))?;
+            let tls = tokio::time::timeout(self.timeouts.connect, self.tls.connect(name, tcp))
+                .await
+                .map_err(|_| HttpError::Failed(format!("TLS handshake with {host} timed out")))?
+                .map_err(|e| HttpError::Failed(format!("TLS with {host} failed: {e}")))?;
+            send(TokioIo::new(tls), req).await
+        } else {
+            send(TokioIo::new(tcp), req).await
+        }
+    }
+}
+
+async fn send<T>(io: TokioIo<T>, req: Request<Full<Bytes>>) -> Result<StatusCode, HttpError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| HttpError::Failed(format!("HTTP handshake failed: {e}")))?;
+    let driver = tokio::spawn(conn);
+    let result = sender
+        .send_request(req)
+        .await
+        .map_err(|e| HttpError::Failed(format!("request failed: {e}")));
+    // The status is the answer; the body is not awaited, so a receiver that answers 200 and
+    // then dawdles over its body cannot turn a delivery into a timeout.
+    let status = result.map(|res| res.status());
+    driver.abort();
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed(addr: &'static str) -> Resolver {
+        Arc::new(move |_h: &str, port: u16| {
+            let ip: IpAddr = addr.parse().unwrap();
+            Box::pin(async move { Ok(vec![SocketAddr::new(ip, port)]) })
+        })
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_private_addresses_are_refused() {
+        let client = HttpClient::new(false, Timeouts::default()).with_resolver(fixed("10.1.2.3"));
+        let url = url::Url::parse("https://hooks.example.test/x").unwrap();
+        match client.vetted_addresses(&url).await {
+            Err(HttpError::Refused(why)) => assert!(why.contains("10.1.2.3"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let open = HttpClient::new(true, Timeouts::default()).with_resolver(fixed("10.1.2.3"));
+        assert_eq!(open.vetted_addresses(&url).await.unwrap().len(), 1);
+        let metadata =
+            HttpClient::new(true, Timeouts::default()).with_resolver(fixed("169.254.169.254"));
+        assert!(matches!(
+            metadata.vetted_addresses(&url).await,
+            Err(HttpError::Refused(_))
+        ));
+    }
+}
