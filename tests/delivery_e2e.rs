@@ -66,7 +66,10 @@ impl Capture {
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert!(line.contains("http://"), "the server did not start: {line:?}");
+        assert!(
+            line.contains("http://"),
+            "the server did not start: {line:?}"
+        );
         let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
         Capture {
             child,
@@ -135,15 +138,20 @@ async fn every_webhook_is_signed_as_the_readme_shows() {
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(
-            cap.submit(&format!("email=p{i}%40example.com&name=P{i}&_visitor=v{i}&utm_source=ads"))
-                .await,
+            cap.submit(&format!(
+                "email=p{i}%40example.com&name=P{i}&_visitor=v{i}&utm_source=ads"
+            ))
+            .await,
         );
     }
     let hits = rx.wait_for("5 webhooks", |h| h.len() >= 5).await;
     for h in &hits {
         assert!(verify(SECRET, h), "signature verifies: {h:?}");
         let ts: i64 = h.timestamp.parse().unwrap();
-        assert!((chrono::Utc::now().timestamp() - ts).abs() < 300, "a fresh timestamp");
+        assert!(
+            (chrono::Utc::now().timestamp() - ts).abs() < 300,
+            "a fresh timestamp"
+        );
         assert_eq!(h.content_type, "application/json");
         assert!(h.user_agent.starts_with("splitmark/"), "{}", h.user_agent);
         let v = h.json();
@@ -172,9 +180,18 @@ async fn every_webhook_is_signed_as_the_readme_shows() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("splitmark_delivery_attempts_total{outcome=\"delivered\"} 5"), "{metrics}");
-    assert!(metrics.contains("splitmark_deliveries_pending 0"), "{metrics}");
-    assert!(metrics.contains("splitmark_delivery_first_attempt_seconds_count 5"), "{metrics}");
+    assert!(
+        metrics.contains("splitmark_delivery_attempts_total{outcome=\"delivered\"} 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("splitmark_deliveries_pending 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("splitmark_delivery_first_attempt_seconds_count 5"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,10 +201,15 @@ async fn a_503_is_retried_and_every_event_arrives_exactly_once() {
     let cap = Capture::start(&site, &sqlite(&site), &[]);
     let mut ids = HashSet::new();
     for i in 0..10 {
-        ids.insert(cap.submit(&format!("email=r{i}%40example.com&_visitor=r{i}")).await);
+        ids.insert(
+            cap.submit(&format!("email=r{i}%40example.com&_visitor=r{i}"))
+                .await,
+        );
     }
     let hits = rx
-        .wait_for("10 accepted webhooks", |h| h.iter().filter(|x| x.status == 200).count() >= 10)
+        .wait_for("10 accepted webhooks", |h| {
+            h.iter().filter(|x| x.status == 200).count() >= 10
+        })
         .await;
     let mut per_id: HashMap<&str, Vec<u16>> = HashMap::new();
     for h in &hits {
@@ -196,7 +218,11 @@ async fn a_503_is_retried_and_every_event_arrives_exactly_once() {
     }
     assert_eq!(per_id.len(), 10);
     for (id, statuses) in &per_id {
-        assert_eq!(statuses, &[503, 200], "{id}: refused once, then accepted once");
+        assert_eq!(
+            statuses,
+            &[503, 200],
+            "{id}: refused once, then accepted once"
+        );
     }
     let got: HashSet<String> = delivered_leads(&hits).into_iter().collect();
     assert_eq!(got, ids);
@@ -217,7 +243,10 @@ async fn pending_deliveries_arrive_after_kill_9_and_restart() {
     let cap = Capture::start(&site, &db, &[]);
     let mut ids = HashSet::new();
     for i in 0..20 {
-        ids.insert(cap.submit(&format!("email=k{i}%40example.com&_visitor=k{i}")).await);
+        ids.insert(
+            cap.submit(&format!("email=k{i}%40example.com&_visitor=k{i}"))
+                .await,
+        );
     }
     // Every delivery has been tried and refused at least once; then the server dies.
     rx.wait_for("a first attempt of each", |h| {
@@ -244,7 +273,11 @@ async fn pending_deliveries_arrive_after_kill_9_and_restart() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(cap.deliveries("?status=pending").await.is_empty());
-    assert_eq!(delivered_leads(&rx.hits()).len(), 20, "and each exactly once");
+    assert_eq!(
+        delivered_leads(&rx.hits()).len(),
+        20,
+        "and each exactly once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,7 +293,10 @@ async fn a_honeypot_lead_is_delivered_to_nobody() {
         .wait_for("the real lead", |h| !delivered_leads(h).is_empty())
         .await;
     assert_eq!(delivered_leads(&hits), [real.clone()]);
-    assert!(cap.deliveries(&format!("?lead={spam}")).await.is_empty(), "no row for spam");
+    assert!(
+        cap.deliveries(&format!("?lead={spam}")).await.is_empty(),
+        "no row for spam"
+    );
     assert_eq!(cap.deliveries(&format!("?lead={real}")).await.len(), 1);
 }
 
@@ -276,7 +312,12 @@ async fn redelivery_needs_the_token_and_resends_the_same_webhook_id() {
     let url = format!("{}/api/v1/deliveries/{id}/redeliver", cap.base);
     let res = client().post(&url).send().await.unwrap();
     assert_eq!(res.status(), 401, "no token");
-    let res = client().post(&url).bearer_auth("wrong").send().await.unwrap();
+    let res = client()
+        .post(&url)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401, "a wrong token");
     let res = client()
         .get(format!("{}/api/v1/deliveries", cap.base))
@@ -369,7 +410,14 @@ async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
     }
     let port = free_port();
     let mut child = Command::new("python3")
-        .args(["-u", "-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args([
+            "-u",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -403,10 +451,15 @@ async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let text = loop {
         let text = mail.lock().unwrap().clone();
-        if text.contains("---------- MESSAGE FOLLOWS ----------") && text.contains("------------ END MESSAGE ------------") {
+        if text.contains("---------- MESSAGE FOLLOWS ----------")
+            && text.contains("------------ END MESSAGE ------------")
+        {
             break text;
         }
-        assert!(std::time::Instant::now() < deadline, "no e-mail arrived: {text}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no e-mail arrived: {text}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let lower = text.to_ascii_lowercase();
@@ -452,7 +505,10 @@ async fn two_instances_on_postgres_deliver_100_events_once_each() {
     let mut ids = HashSet::new();
     for i in 0..100 {
         let cap = if i % 2 == 0 { &a } else { &b };
-        ids.insert(cap.submit(&format!("email=pg{i}%40example.com&_visitor=pg{i}")).await);
+        ids.insert(
+            cap.submit(&format!("email=pg{i}%40example.com&_visitor=pg{i}"))
+                .await,
+        );
     }
     let hits = rx
         .wait_for("100 events", |h| {
@@ -469,7 +525,11 @@ async fn two_instances_on_postgres_deliver_100_events_once_each() {
     }
     assert!(a.deliveries("?status=pending").await.is_empty());
     let hits = rx.hits();
-    assert_eq!(hits.len(), 100, "each event exactly once, by either instance");
+    assert_eq!(
+        hits.len(),
+        100,
+        "each event exactly once, by either instance"
+    );
     let distinct: HashSet<&str> = hits.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(distinct.len(), 100);
 }

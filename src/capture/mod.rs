@@ -53,6 +53,7 @@ pub struct CaptureServer {
     app: Arc<App>,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
+    worker: crate::delivery::worker::Worker,
 }
 
 impl CaptureServer {
@@ -68,6 +69,7 @@ impl CaptureServer {
     pub async fn stop(self) {
         self.shutdown.trigger();
         let _ = self.task.await;
+        self.worker.stop(Duration::from_secs(10)).await;
         let _ = self.app.store().close().await;
     }
 }
@@ -99,8 +101,13 @@ pub async fn build_app(
     let settings = settings::Settings::from_config(&config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
     // A bad webhook or e-mail target stops the start, before anything is accepted.
-    let _targets = crate::delivery::Targets::from_config(&config, &|k| std::env::var(k).ok())
+    let targets = crate::delivery::Targets::from_config(&config, &|k| std::env::var(k).ok())
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
+    let delivery = crate::delivery::Deliverer::new(
+        targets,
+        crate::delivery::dashboard_base(&config),
+        crate::delivery::Labels::from_manifest(&manifest),
+    );
     let url = db_url(&opts.root, opts.db.as_deref());
     let store = crate::store::open(&url)
         .await
@@ -117,6 +124,7 @@ pub async fn build_app(
         hasher,
         html_filter,
         dashboard,
+        delivery,
     }))
 }
 
@@ -133,6 +141,16 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.bind))?;
     let addr = listener.local_addr()?;
+    let (deliverer, delivery_metrics) = app.delivery();
+    for line in deliverer.targets().describe() {
+        eprintln!("{line}");
+    }
+    let worker = crate::delivery::worker::Worker::spawn(
+        app.store().clone(),
+        deliverer,
+        delivery_metrics,
+        crate::delivery::worker::WorkerOptions::from_env(),
+    );
     let (shutdown, signal) = Shutdown::new();
     let task = tokio::spawn(server::serve(
         listener,
@@ -145,6 +163,7 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         app,
         shutdown,
         task,
+        worker,
     })
 }
 

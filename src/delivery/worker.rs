@@ -188,7 +188,9 @@ impl Loop {
             Outcome::Retry { .. } => match schedule::next_delay(attempts, &mut rand::rng()) {
                 Some(delay) => {
                     let delay = delay.mul_f64(self.options.retry_scale);
-                    AfterAttempt::RetryAt(at + chrono::Duration::from_std(delay).unwrap_or_default())
+                    AfterAttempt::RetryAt(
+                        at + chrono::Duration::from_std(delay).unwrap_or_default(),
+                    )
                 }
                 None => AfterAttempt::Failed,
             },

@@ -134,14 +134,6 @@ impl Receiver {
         self.hits.lock().unwrap().clone()
     }
 
-    /// Requests answered with a 2xx.
-    pub fn accepted(&self) -> Vec<Hit> {
-        self.hits()
-            .into_iter()
-            .filter(|h| (200..300).contains(&h.status))
-            .collect()
-    }
-
     /// Waits (bounded) until `done` holds for the hits so far.
     pub async fn wait_for(&self, what: &str, done: impl Fn(&[Hit]) -> bool) -> Vec<Hit> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -165,9 +157,7 @@ impl Receiver {
 /// `id.timestamp.body` with the key after `whsec_`, compared with each `v1,` signature given.
 pub fn verify(secret: &str, hit: &Hit) -> bool {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let key = b64
-        .decode(secret.strip_prefix("whsec_").unwrap())
-        .unwrap();
+    let key = b64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
     mac.update(format!("{}.{}.{}", hit.id, hit.timestamp, hit.body).as_bytes());
     let expected = b64.encode(mac.finalize().into_bytes());

@@ -52,7 +52,11 @@ impl App {
     }
 
     /// `/api/v1/deliveries…`, after the admin token was checked.
-    pub(super) async fn deliveries_api(&self, req: &Request<Incoming>, path: &str) -> Response<Body> {
+    pub(super) async fn deliveries_api(
+        &self,
+        req: &Request<Incoming>,
+        path: &str,
+    ) -> Response<Body> {
         match (req.method(), path) {
             (&Method::GET, "/api/v1/deliveries") => self.list_deliveries(req).await,
             (&Method::POST, p) if redeliver_id(p).is_some() => {
@@ -76,9 +80,11 @@ impl App {
                     Err(e) => self.store_error(&e),
                 }
             }
-            (_, "/api/v1/deliveries") => {
-                self.reject(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use GET")
-            }
+            (_, "/api/v1/deliveries") => self.reject(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "use GET",
+            ),
             _ => self.reject(StatusCode::NOT_FOUND, "not_found", "no such admin endpoint"),
         }
     }
