@@ -2,6 +2,7 @@
 
 mod admin;
 mod dashboard;
+mod dashboard_deliveries;
 mod deliveries;
 mod events;
 mod pages;

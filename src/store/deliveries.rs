@@ -215,3 +215,12 @@ pub(crate) fn after_columns(
         AfterAttempt::Failed => ("failed", None, None),
     }
 }
+
+/// The window of `received_ms` a lead id can belong to: a UUIDv7 names the millisecond it was
+/// made, on the request's thread right after the lead's `received_at` was taken. A minute on
+/// either side covers any clock step between the two; `None` for an id that is not a UUIDv7.
+pub(crate) fn lead_id_window(id: &str) -> Option<(i64, i64)> {
+    let (secs, nanos) = uuid::Uuid::parse_str(id).ok()?.get_timestamp()?.to_unix();
+    let ms = secs as i64 * 1000 + i64::from(nanos / 1_000_000);
+    Some((ms - 60_000, ms + 60_000))
+}

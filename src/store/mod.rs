@@ -344,6 +344,8 @@ pub trait Store: Send + Sync + 'static {
     async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Deliveries still pending, for `/metrics`.
     async fn pending_deliveries(&self) -> StoreResult<u64>;
+    /// The lead stored as `id` (a time-ordered id: found near the time it names).
+    async fn lead_by_id(&self, id: &str) -> StoreResult<Option<Lead>>;
     /// Signalled when deliveries were committed (here or, on PostgreSQL, by any instance).
     fn delivery_signal(&self) -> Arc<tokio::sync::Notify>;
     /// Called once when this process's delivery worker starts. SQLite, whose file one process

@@ -3,6 +3,7 @@
 //! rows; a killed instance's claims fall due again), and one `LISTEN` connection per process
 //! that wakes the worker when any instance commits deliveries.
 
+pub(super) use super::super::deliveries::lead_id_window as lead_window;
 use super::super::deliveries::{after_columns, from_ms, LIST_ORDER};
 use super::super::*;
 use std::time::Duration;

@@ -366,6 +366,18 @@ impl Store for PgStore {
             .map_err(db_err)
     }
 
+    async fn lead_by_id(&self, id: &str) -> StoreResult<Option<Lead>> {
+        if deliveries::lead_window(id).is_none() {
+            return Ok(None);
+        }
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_opt("SELECT * FROM leads WHERE id = $1", &[&id])
+            .await
+            .map_err(db_err)?;
+        Ok(row.as_ref().map(lead_from_row))
+    }
+
     async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
         let client = self.pool.get().await.map_err(unavailable)?;
         deliveries::claim(&client, &claim).await

@@ -2,6 +2,7 @@
 //! writes (claim, record an attempt, redeliver), which go through the writer like every
 //! other write so they never contend with it for the database lock.
 
+pub(super) use super::super::deliveries::lead_id_window as lead_window;
 use super::super::deliveries::{after_columns, from_ms, LIST_ORDER};
 use super::super::*;
 use rusqlite::{params, Connection};

@@ -362,6 +362,23 @@ impl Store for SqliteStore {
         answered(rx).await
     }
 
+    async fn lead_by_id(&self, id: &str) -> StoreResult<Option<Lead>> {
+        let Some((from, to)) = deliveries::lead_window(id) else {
+            return Ok(None);
+        };
+        let id = id.to_owned();
+        self.read(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row(
+                &format!("SELECT {LEAD_COLUMNS} FROM leads WHERE received_ms BETWEEN ?1 AND ?2 AND id = ?3"),
+                params![from, to, id],
+                lead_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
     async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
         match self
             .delivery_op(deliveries::DeliveryOp::Claim(claim))
