@@ -533,3 +533,106 @@ async fn two_instances_on_postgres_deliver_100_events_once_each() {
     let distinct: HashSet<&str> = hits.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(distinct.len(), 100);
 }
+
+/// Logs in to the dashboard; returns the session cookie.
+async fn login(base: &str) -> String {
+    let res = no_redirects()
+        .post(format!("{base}/admin/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_lists_deliveries_and_redelivers_from_its_own_origin_only() {
+    let rx = Receiver::start(Plan::Always(410)).await;
+    let site = site(&webhook(&rx.url()));
+    let cap = Capture::start(&site, &sqlite(&site), &[]);
+    let lead = cap
+        .submit("email=dash%40example.com&name=%3Cb%3EMallory%3C%2Fb%3E&_visitor=dash")
+        .await;
+    rx.wait_for("the attempt", |h| !h.is_empty()).await;
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = cap.deliveries("?status=failed").await;
+        if !rows.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = rows[0]["id"].as_i64().unwrap();
+    let cookie = login(&cap.base).await;
+    let get = |path: String| {
+        let cookie = cookie.clone();
+        async move {
+            let res = no_redirects()
+                .get(path)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let (status, page) = get(format!("{}/admin/deliveries", cap.base)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("action=\"/admin/deliveries/{id}/redeliver\"")),
+        "{page}"
+    );
+    assert!(page.contains("failed") && page.contains("410"), "{page}");
+    let (status, page) = get(format!("{}/admin/leads/{lead}", cap.base)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("id=\"delivery-{id}\"")),
+        "the lead shows its delivery"
+    );
+    assert!(
+        page.contains("&lt;b&gt;Mallory"),
+        "answers are escaped: {page}"
+    );
+    assert!(!page.contains("<b>Mallory"));
+    let (status, _) = get(format!("{}/admin/leads/not-a-lead", cap.base)).await;
+    assert_eq!(status, 404);
+    let redeliver = format!("{}/admin/deliveries/{id}/redeliver", cap.base);
+    // A cross-site form post is refused, with or without the session.
+    let res = no_redirects()
+        .post(&redeliver)
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // Without a session: to the login page.
+    let res = no_redirects().post(&redeliver).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/login");
+    assert_eq!(rx.hits().len(), 1, "neither refused post redelivered");
+    rx.set_plan(Plan::Always(200));
+    let res = no_redirects()
+        .post(&redeliver)
+        .header("cookie", &cookie)
+        .header("origin", &cap.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/deliveries");
+    let hits = rx.wait_for("the redelivery", |h| h.len() >= 2).await;
+    assert_eq!(hits[1].id, hits[0].id);
+    assert_eq!(hits[1].status, 200);
+}
