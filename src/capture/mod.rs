@@ -103,6 +103,11 @@ pub async fn build_app(
     // A bad webhook or e-mail target stops the start, before anything is accepted.
     let targets = crate::delivery::Targets::from_config(&config, &|k| std::env::var(k).ok())
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
+    if !targets.is_empty() {
+        for line in targets.describe() {
+            eprintln!("{line}");
+        }
+    }
     let delivery = crate::delivery::Deliverer::new(
         targets,
         crate::delivery::dashboard_base(&config),
@@ -142,9 +147,6 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.bind))?;
     let addr = listener.local_addr()?;
     let (deliverer, delivery_metrics) = app.delivery();
-    for line in deliverer.targets().describe() {
-        eprintln!("{line}");
-    }
     let worker = crate::delivery::worker::Worker::spawn(
         app.store().clone(),
         deliverer,

@@ -66,10 +66,12 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if let Some(v4) = ip.to_ipv4_mapped() {
         Some(v4)
-    } else if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
-        Some(tail) // IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks)
-    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        Some(tail) // NAT64 well-known prefix
+    } else if (s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified())
+        || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+    {
+        // IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks) and the NAT64
+        // well-known prefix 64:ff9b::/96.
+        Some(tail)
     } else if s[0] == 0x2002 {
         Some(Ipv4Addr::new(
             (s[1] >> 8) as u8,
@@ -161,6 +163,23 @@ mod tests {
             "2001:db8::1",
         ] {
             assert!(refused(ip, false), "{ip} must be refused");
+        }
+    }
+
+    proptest::proptest! {
+        /// An IPv4 address written as IPv6 (mapped, NAT64, 6to4) is judged as itself.
+        #[test]
+        fn embedded_ipv4_is_judged_as_ipv4(o: [u8; 4], allow: bool) {
+            let v4 = Ipv4Addr::from(o);
+            let [a, b, c, d] = o.map(u16::from);
+            let want = refusal(IpAddr::V4(v4), allow);
+            for v6 in [
+                v4.to_ipv6_mapped(),
+                Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, (a << 8) | b, (c << 8) | d),
+                Ipv6Addr::new(0x2002, (a << 8) | b, (c << 8) | d, 0, 0, 0, 0, 1),
+            ] {
+                proptest::prop_assert_eq!(refusal(IpAddr::V6(v6), allow), want, "{}", v6);
+            }
         }
     }
 

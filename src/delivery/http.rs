@@ -90,10 +90,14 @@ pub fn user_agent() -> String {
     format!("splitmark/{}", env!("CARGO_PKG_VERSION"))
 }
 
-fn tls_config() -> rustls::ClientConfig {
-    let roots = rustls::RootCertStore {
+/// Mozilla's root certificates (compiled in, so a bare machine verifies the same way).
+pub fn default_roots() -> rustls::RootCertStore {
+    rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    }
+}
+
+fn tls_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -112,7 +116,7 @@ impl HttpClient {
             allow_private,
             timeouts,
             resolver: system_resolver(),
-            tls: tokio_rustls::TlsConnector::from(Arc::new(tls_config())),
+            tls: tokio_rustls::TlsConnector::from(Arc::new(tls_config(default_roots()))),
             user_agent: HeaderValue::from_str(&user_agent()).expect("ASCII user agent"),
         }
     }
@@ -120,6 +124,18 @@ impl HttpClient {
     /// The same client resolving with `resolver`.
     pub fn with_resolver(mut self, resolver: Resolver) -> HttpClient {
         self.resolver = resolver;
+        self
+    }
+
+    /// The same client with other timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> HttpClient {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The same client trusting `roots` instead of Mozilla's (a private CA; tests).
+    pub fn with_roots(mut self, roots: rustls::RootCertStore) -> HttpClient {
+        self.tls = tokio_rustls::TlsConnector::from(Arc::new(tls_config(roots)));
         self
     }
 
@@ -190,7 +206,8 @@ impl HttpClient {
             match tokio::time::timeout(self.timeouts.connect, TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     // Belt and braces: the socket's peer is the address we vetted.
-                    if s.peer_addr().ok() != Some(*addr) {
+                    let peer = s.peer_addr().ok();
+                    if peer.map(|p| (p.ip(), p.port())) != Some((addr.ip(), addr.port())) {
                         return Err(HttpError::Refused(format!(
                             "connected elsewhere than {addr}"
                         )));

@@ -128,12 +128,19 @@ pub fn dashboard_base(config: &Config) -> String {
         .to_owned()
 }
 
-/// The dashboard page of a lead.
+/// Characters of a lead id kept as they are in a URL path (ids are UUID text).
+const ID_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The dashboard page of a lead: `<base>/admin/leads/<id>`.
 pub fn lead_url(dashboard_base: &str, lead_id: &str) -> String {
     format!(
         "{}/admin/leads/{}",
         dashboard_base.trim_end_matches('/'),
-        percent_encoding::utf8_percent_encode(lead_id, percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(lead_id, ID_SET)
     )
 }
 
@@ -179,7 +186,7 @@ impl Deliverer {
 
     /// The same deliverer with other timeouts (tests shorten them).
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Deliverer {
-        self.http = HttpClient::new(self.targets.allow_private, timeouts);
+        self.http = self.http.with_timeouts(timeouts);
         self.timeouts = timeouts;
         self
     }
@@ -187,6 +194,12 @@ impl Deliverer {
     /// The same deliverer resolving webhook hosts with `resolver`.
     pub fn with_resolver(mut self, resolver: Resolver) -> Deliverer {
         self.http = self.http.with_resolver(resolver);
+        self
+    }
+
+    /// The same deliverer trusting `roots` for HTTPS instead of Mozilla's (tests, private CAs).
+    pub fn with_tls_roots(mut self, roots: rustls::RootCertStore) -> Deliverer {
+        self.http = self.http.with_roots(roots);
         self
     }
 

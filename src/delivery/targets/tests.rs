@@ -131,12 +131,7 @@ fn config_errors_name_the_target_and_the_problem() {
         ("[capture]\nallow_private_targets = \"yes\"\n", "must be true or false"),
     ];
     for (capture, want) in cases {
-        let capture = if capture.starts_with("[capture]") {
-            capture.to_owned()
-        } else {
-            capture.to_owned()
-        };
-        let err = parse(&capture).expect_err(&capture);
+        let err = parse(capture).expect_err(capture);
         assert!(err.contains(want), "{capture}\n→ {err}\nwanted {want}");
     }
 }

@@ -1,0 +1,325 @@
+//! E-mail delivery to a real SMTP server (Debian's `python3-aiosmtpd` on loopback, with the
+//! handler in tests/py/smtp_sink.py writing each message to a file). Skips loudly without
+//! aiosmtpd unless `SPLITMARK_REQUIRE_SMTP` is set (CI installs it).
+
+use splitmark::config::Config;
+use splitmark::delivery::{Deliverer, Labels, Outcome, Targets, Timeouts};
+use splitmark::forms::FormSpec;
+use splitmark::store::{NewLead, Utm};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A Python with aiosmtpd, or a loud skip.
+fn python() -> Option<&'static str> {
+    let found = ["python3", "/usr/bin/python3"].into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("SPLITMARK_REQUIRE_SMTP").is_err(),
+            "SPLITMARK_REQUIRE_SMTP is set but no python3 can import aiosmtpd"
+        );
+        eprintln!("\n*** SKIPPED: e-mail delivery tests need python3-aiosmtpd ***\n");
+    }
+    found
+}
+
+/// The SMTP server; killed (by its PID, through the child handle) when dropped.
+struct Smtp {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Smtp {
+    async fn start(python: &str) -> Smtp {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("mail");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "smtp_sink.Sink"])
+            .arg(&out)
+            .env(
+                "PYTHONPATH",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py"),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start aiosmtpd");
+        let smtp = Smtp {
+            child,
+            port,
+            out,
+            _dir: dir,
+        };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return smtp;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not listen on {port} within 10 s");
+    }
+
+    /// Every message received so far, in order.
+    fn messages(&self) -> Vec<serde_json::Value> {
+        let Ok(dir) = std::fs::read_dir(&self.out) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+fn lead() -> NewLead {
+    let mut answers = serde_json::Map::new();
+    answers.insert("email".into(), "ada@example.com".into());
+    answers.insert("name".into(), "Ada Lovelace".into());
+    answers.insert("size".into(), "m".into());
+    answers.insert("note".into(), "<b>call me</b> & soon".into());
+    NewLead {
+        received_at: "2026-03-01T10:00:00Z".parse().unwrap(),
+        form: "demo".into(),
+        answers,
+        email: Some("ada@example.com".into()),
+        experiment: Some("hero".into()),
+        variant: Some("speed".into()),
+        attribution_flag: None,
+        visitor: Some("v".into()),
+        page: Some("/".into()),
+        referrer: None,
+        utm: Utm {
+            source: Some("newsletter".into()),
+            campaign: Some("spring".into()),
+            ..Utm::default()
+        },
+        user_agent: None,
+        ip_hash: None,
+        score: 70,
+        qualified: true,
+        spam_reason: None,
+        consent: None,
+        dedupe_key: "k".into(),
+    }
+}
+
+fn labels() -> Labels {
+    let spec: FormSpec = toml::from_str(
+        r#"
+        [[fields]]
+        name = "email"
+        type = "email"
+        label = "Work email"
+        [[fields]]
+        name = "name"
+        label = "Your name"
+        [[fields]]
+        name = "size"
+        type = "select"
+        label = "Company size"
+        options = [{ value = "m", label = "51-200 people" }]
+        [[fields]]
+        name = "note"
+        type = "textarea"
+        label = "Anything else?"
+        "#,
+    )
+    .unwrap();
+    Labels::from_forms(&BTreeMap::from([("demo".to_owned(), spec)]))
+}
+
+fn targets(smtp_url: String, to: &str) -> Targets {
+    let config = Config::parse(&format!(
+        "base_url = \"https://x.test\"\n[forms.demo]\n[[forms.demo.fields]]\nname = \"email\"\ntype = \"email\"\nlabel = \"Email\"\n\
+         [capture.email]\nsmtp_url_env = \"SMTP_URL\"\nfrom = \"Leads <leads@example.com>\"\nto = [\"{to}\"]\n\
+         events = [\"lead.created\"]\n"
+    ))
+    .unwrap();
+    Targets::from_config(&config, &move |k| {
+        (k == "SMTP_URL").then(|| smtp_url.clone())
+    })
+    .unwrap()
+}
+
+const LEAD_ID: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+
+#[tokio::test]
+async fn the_sales_inbox_gets_both_parts_with_labels_and_reply_to_the_lead() {
+    let Some(python) = python() else { return };
+    let smtp = Smtp::start(python).await;
+    let t = targets(
+        format!("smtp://127.0.0.1:{}", smtp.port),
+        "sales@example.com",
+    );
+    let rows = t.deliveries_for(LEAD_ID, &lead());
+    assert_eq!(rows.len(), 1, "the e-mail wants lead.created only");
+    let d = Deliverer::new(t, "https://crm.x.test", labels());
+    let (target, message) = &rows[0];
+    assert_eq!(
+        d.attempt(target, message).await,
+        Outcome::Delivered { status: 250 }
+    );
+    let got = smtp.messages();
+    assert_eq!(got.len(), 1);
+    let m = &got[0];
+    assert_eq!(m["mail_from"], "leads@example.com");
+    assert_eq!(m["rcpt_tos"], serde_json::json!(["sales@example.com"]));
+    let h = &m["headers"];
+    assert_eq!(
+        h["subject"],
+        "New lead (qualified): Ada Lovelace (demo, score 70)"
+    );
+    assert_eq!(h["reply-to"], "Ada Lovelace <ada@example.com>");
+    assert_eq!(h["to"], "sales@example.com");
+    assert_eq!(
+        h["message-id"],
+        format!("<msg_{LEAD_ID}_created@example.com>")
+    );
+    assert_eq!(m["content_type"], "multipart/alternative");
+    let part = |ty: &str| {
+        m["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == ty)
+            .unwrap_or_else(|| panic!("no {ty} part in {m}"))["text"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let text = part("text/plain");
+    let link = format!("https://crm.x.test/admin/leads/{LEAD_ID}");
+    for want in [
+        "Work email: ada@example.com",
+        "Your name: Ada Lovelace",
+        "Company size: 51-200 people",
+        "Anything else?: <b>call me</b> & soon",
+        "Score: 70",
+        "Source: newsletter",
+        "Campaign: spring",
+        "Variant: speed (hero)",
+        link.as_str(),
+    ] {
+        assert!(text.contains(want), "{want:?} missing from\n{text}");
+    }
+    let html = part("text/html");
+    assert!(
+        html.contains("<th align=\"left\" valign=\"top\">Company size</th><td>51-200 people</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;b&gt;call me&lt;/b&gt; &amp; soon"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>call me"), "{html}");
+    assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+}
+
+#[tokio::test]
+async fn a_refused_recipient_and_a_server_that_is_down_are_retried() {
+    let Some(python) = python() else { return };
+    let smtp = Smtp::start(python).await;
+    let t = targets(
+        format!("smtp://127.0.0.1:{}", smtp.port),
+        "reject@example.com",
+    );
+    let rows = t.deliveries_for(LEAD_ID, &lead());
+    let d = Deliverer::new(t, "https://x.test", labels());
+    match d.attempt(&rows[0].0, &rows[0].1).await {
+        Outcome::Retry { status, error } => {
+            assert_eq!(status, Some(550), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(smtp.messages().is_empty());
+    drop(smtp);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = targets(format!("smtp://127.0.0.1:{port}"), "sales@example.com");
+    let rows = t.deliveries_for(LEAD_ID, &lead());
+    let d = Deliverer::new(t, "https://x.test", labels()).with_timeouts(Timeouts {
+        connect: Duration::from_secs(2),
+        total: Duration::from_secs(3),
+    });
+    assert!(matches!(
+        d.attempt(&rows[0].0, &rows[0].1).await,
+        Outcome::Retry { status: None, .. }
+    ));
+}
+
+#[test]
+fn plain_smtp_to_a_remote_host_is_not_possible() {
+    // smtp:// to a remote host always means STARTTLS required; plain text only to loopback.
+    let t = targets("smtp://mail.example.com:25".into(), "s@example.com");
+    assert!(t.describe()[0].contains("STARTTLS"), "{:?}", t.describe());
+    let t = targets("smtp://127.0.0.1:2525".into(), "s@example.com");
+    assert!(
+        t.describe()[0].contains("plain, loopback"),
+        "{:?}",
+        t.describe()
+    );
+}
+
+#[tokio::test]
+async fn starttls_and_implicit_tls_are_required_not_hoped_for() {
+    use lettre::AsyncTransport;
+    use splitmark::delivery::smtp::{Security, SmtpUrl};
+    let Some(python) = python() else { return };
+    // aiosmtpd here offers no STARTTLS: a required upgrade must fail rather than send in clear.
+    let smtp = Smtp::start(python).await;
+    for security in [Security::StartTls, Security::Implicit] {
+        let mut url = SmtpUrl::parse(&format!("smtp://127.0.0.1:{}", smtp.port)).unwrap();
+        url.security = security;
+        let mail = lettre::Message::builder()
+            .from("leads@example.com".parse().unwrap())
+            .to("sales@example.com".parse().unwrap())
+            .subject("x")
+            .body("secret lead".to_owned())
+            .unwrap();
+        let sent = url
+            .transport(Duration::from_secs(3))
+            .unwrap()
+            .send(mail)
+            .await;
+        assert!(sent.is_err(), "{security:?} sent without TLS");
+    }
+    assert!(
+        smtp.messages().is_empty(),
+        "a message went out in clear text"
+    );
+}
