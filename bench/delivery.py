@@ -79,7 +79,7 @@ def run(target, toml, env):
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        body = f"email=lead{i}%40example.com&name=Lead+{i}&_visitor=bench{i}"
+        body = f"email=lead{i}%40example.com&name=Lead+{i}&consent=on&employees=201%2B&_visitor=bench{i}"
         conn.request("POST", "/api/v1/forms/lead", body, {
             "content-type": "application/x-www-form-urlencoded", "accept": "application/json"})
         res = conn.getresponse()
