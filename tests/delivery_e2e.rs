@@ -292,7 +292,7 @@ async fn a_honeypot_lead_is_delivered_to_nobody() {
     let hits = rx
         .wait_for("the real lead", |h| !delivered_leads(h).is_empty())
         .await;
-    assert_eq!(delivered_leads(&hits), [real.clone()]);
+    assert_eq!(delivered_leads(&hits), std::slice::from_ref(&real));
     assert!(
         cap.deliveries(&format!("?lead={spam}")).await.is_empty(),
         "no row for spam"
