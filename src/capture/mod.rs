@@ -69,7 +69,7 @@ impl CaptureServer {
     pub async fn stop(self) {
         self.shutdown.trigger();
         let _ = self.task.await;
-        self.worker.stop(Duration::from_secs(10)).await;
+        self.worker.stop().await;
         let _ = self.app.store().close().await;
     }
 }
@@ -133,6 +133,17 @@ pub async fn build_app(
     }))
 }
 
+/// Starts the app's delivery worker (the capture server and the dev server each run one).
+pub fn delivery_worker(app: &App) -> crate::delivery::worker::Worker {
+    let (deliverer, metrics) = app.delivery();
+    crate::delivery::worker::Worker::spawn(
+        app.store().clone(),
+        deliverer,
+        metrics,
+        crate::delivery::worker::WorkerOptions::from_env(),
+    )
+}
+
 /// Starts the capture server and returns once it listens.
 pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
     let manifest_path = opts
@@ -146,13 +157,7 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.bind))?;
     let addr = listener.local_addr()?;
-    let (deliverer, delivery_metrics) = app.delivery();
-    let worker = crate::delivery::worker::Worker::spawn(
-        app.store().clone(),
-        deliverer,
-        delivery_metrics,
-        crate::delivery::worker::WorkerOptions::from_env(),
-    );
+    let worker = delivery_worker(&app);
     let (shutdown, signal) = Shutdown::new();
     let task = tokio::spawn(server::serve(
         listener,

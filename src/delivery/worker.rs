@@ -24,6 +24,8 @@ pub struct WorkerOptions {
     pub lease: Duration,
     /// The slowest the worker looks for due rows when nothing wakes it.
     pub poll: Duration,
+    /// How long shutdown waits for attempts in flight.
+    pub grace: Duration,
     /// Factor on every retry delay. 1 in production; tests shrink it (test-only, set through
     /// `SPLITMARK_DELIVERY_RETRY_SCALE`).
     pub retry_scale: f64,
@@ -35,6 +37,7 @@ impl Default for WorkerOptions {
             concurrency: 64,
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(30),
+            grace: Duration::from_secs(10),
             retry_scale: 1.0,
         }
     }
@@ -59,6 +62,7 @@ impl WorkerOptions {
 pub struct Worker {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    grace: Duration,
 }
 
 impl Worker {
@@ -70,6 +74,7 @@ impl Worker {
         options: WorkerOptions,
     ) -> Worker {
         let (stop, stopped) = watch::channel(false);
+        let grace = options.grace;
         let worker = Loop {
             id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             store,
@@ -80,14 +85,16 @@ impl Worker {
         Worker {
             stop,
             task: tokio::spawn(worker.run(stopped)),
+            grace,
         }
     }
 
-    /// Stops claiming, waits up to `grace` for attempts in flight, then returns; an attempt
-    /// cut short keeps its lease and is tried again once it expires.
-    pub async fn stop(self, grace: Duration) {
+    /// Stops claiming, waits up to the grace period for attempts in flight, then returns; an
+    /// attempt cut short keeps its lease and is tried again after it (SQLite: at the next
+    /// start).
+    pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(grace + Duration::from_secs(1), self.task).await;
+        let _ = tokio::time::timeout(self.grace + Duration::from_secs(1), self.task).await;
     }
 }
 
@@ -143,7 +150,7 @@ impl Loop {
             }
         }
         let drain = async { while tasks.join_next().await.is_some() {} };
-        let _ = tokio::time::timeout(this.options.lease.min(Duration::from_secs(15)), drain).await;
+        let _ = tokio::time::timeout(this.options.grace, drain).await;
     }
 
     async fn claim(&self, free: usize) -> crate::store::StoreResult<crate::store::Claimed> {

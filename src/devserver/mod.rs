@@ -42,6 +42,7 @@ pub struct DevServer {
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
     _watcher: watch::Watcher,
+    worker: crate::delivery::worker::Worker,
 }
 
 impl DevServer {
@@ -61,6 +62,7 @@ impl DevServer {
     pub async fn stop(self) {
         self.shutdown.trigger();
         let _ = self.task.await;
+        self.worker.stop().await;
         let _ = self.api.store().close().await;
     }
 }
@@ -165,6 +167,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         reload: reload.clone(),
         api: api.clone(),
     });
+    // Leads of the dev server are delivered like the capture server's.
+    let worker = crate::capture::delivery_worker(&api);
     let (shutdown, signal) = Shutdown::new();
     let task = tokio::spawn(server::serve(
         listener,
@@ -180,6 +184,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         shutdown,
         task,
         _watcher: watcher,
+        worker,
     })
 }
 
