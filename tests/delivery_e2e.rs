@@ -98,6 +98,19 @@ impl Capture {
         v["id"].as_str().unwrap().to_owned()
     }
 
+    /// Every delivery, once none is pending any more (the worker records an attempt just
+    /// after the receiver answered it).
+    async fn settled(&self) -> Vec<serde_json::Value> {
+        for _ in 0..200 {
+            let rows = self.deliveries("").await;
+            if rows.iter().all(|r| r["status"] != "pending") {
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("deliveries still pending: {:?}", self.deliveries("").await);
+    }
+
     async fn deliveries(&self, query: &str) -> Vec<serde_json::Value> {
         let res = client()
             .get(format!("{}/api/v1/deliveries{query}", self.base))
@@ -167,7 +180,7 @@ async fn every_webhook_is_signed_as_the_readme_shows() {
     got.sort();
     ids.sort();
     assert_eq!(got, ids, "each lead once");
-    let rows = cap.deliveries("?status=delivered").await;
+    let rows = cap.settled().await;
     assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| r["attempts"] == 1
         && r["last_status"] == 200
@@ -226,7 +239,7 @@ async fn a_503_is_retried_and_every_event_arrives_exactly_once() {
     }
     let got: HashSet<String> = delivered_leads(&hits).into_iter().collect();
     assert_eq!(got, ids);
-    let rows = cap.deliveries("").await;
+    let rows = cap.settled().await;
     assert!(rows
         .iter()
         .all(|r| r["status"] == "delivered" && r["attempts"] == 2 && r["last_status"] == 200));
@@ -407,11 +420,8 @@ fn python_with_aiosmtpd() -> Option<&'static str> {
     found
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
-    let Some(python) = python_with_aiosmtpd() else {
-        return;
-    };
+/// A real SMTP server on loopback; returns it, its port and what it printed so far.
+fn start_smtp(python: &str) -> (Smtp, u16, std::sync::Arc<std::sync::Mutex<String>>) {
     let port = free_port();
     let mut child = Command::new(python)
         .args([
@@ -427,7 +437,7 @@ async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
         .spawn()
         .unwrap();
     let out = child.stdout.take().unwrap();
-    let _smtp = Smtp(child);
+    let smtp = Smtp(child);
     let mail = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let m = mail.clone();
     std::thread::spawn(move || {
@@ -445,6 +455,31 @@ async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
+    (smtp, port, mail)
+}
+
+/// Waits (bounded) until the SMTP server printed a whole message; returns its output.
+fn wait_for_mail(mail: &std::sync::Mutex<String>) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = mail.lock().unwrap().clone();
+        if text.contains("------------ END MESSAGE ------------") {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no e-mail arrived: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let (_smtp, port, mail) = start_smtp(python);
     let email = "[capture.email]\nsmtp_url_env = \"TEST_SMTP_URL\"\nfrom = \"Leads <leads@example.com>\"\nto = [\"sales@example.com\"]\nevents = [\"lead.created\"]\n";
     let site = site(email);
     let smtp_url = format!("smtp://127.0.0.1:{port}");
@@ -646,4 +681,47 @@ async fn the_dashboard_lists_deliveries_and_redelivers_from_its_own_origin_only(
     let hits = rx.wait_for("the redelivery", |h| h.len() >= 2).await;
     assert_eq!(hits[1].id, hits[0].id);
     assert_eq!(hits[1].status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_webhook_does_not_delay_the_email() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let (_smtp, port, mail) = start_smtp(python);
+    let rx = Receiver::start(Plan::Slow(8_000)).await;
+    let email = "[capture.email]\nsmtp_url_env = \"TEST_SMTP_URL\"\nfrom = \"Leads <leads@example.com>\"\nto = [\"sales@example.com\"]\n";
+    let site = site(&format!("{}{email}", webhook(&rx.url())));
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let cap = Capture::start(&site, &sqlite(&site), &[("TEST_SMTP_URL", &smtp_url)]);
+    let lead = cap.submit("email=fast%40example.com&_visitor=fast").await;
+    rx.wait_for("the webhook request", |h| !h.is_empty()).await;
+    wait_for_mail(&mail);
+    // The webhook is still being held (8 s) while the e-mail has already gone out.
+    assert_eq!(
+        status_of(&cap, &lead, "webhook:").await,
+        Some(("pending".into(), 0))
+    );
+    let mut email_row = None;
+    for _ in 0..100 {
+        email_row = status_of(&cap, &lead, "email").await;
+        if email_row.as_ref().is_some_and(|(s, _)| s == "delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(email_row, Some(("delivered".into(), 1)));
+}
+
+async fn status_of(cap: &Capture, lead: &str, target: &str) -> Option<(String, i64)> {
+    cap.deliveries(&format!("?lead={lead}"))
+        .await
+        .iter()
+        .find(|r| r["target"].as_str().unwrap().starts_with(target))
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap().to_owned(),
+                r["attempts"].as_i64().unwrap(),
+            )
+        })
 }

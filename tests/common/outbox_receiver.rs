@@ -38,6 +38,8 @@ pub enum Plan {
     Always(u16),
     /// The first request of each webhook-id with this status, later ones 200.
     FailFirst(u16),
+    /// 200, after holding the request this many milliseconds.
+    Slow(u64),
 }
 
 /// A running receiver; stops when dropped.
@@ -87,19 +89,29 @@ impl Receiver {
                             };
                             let body = req.into_body().collect().await.unwrap().to_bytes();
                             hit.body = String::from_utf8_lossy(&body).into_owned();
-                            let mut hits = h.lock().unwrap();
-                            hit.status = match *p.lock().unwrap() {
-                                Plan::Always(s) => s,
-                                Plan::FailFirst(s) => {
-                                    if hits.iter().any(|x| x.id == hit.id) {
+                            let plan = *p.lock().unwrap();
+                            let (status, hold) = {
+                                let mut hits = h.lock().unwrap();
+                                let mut hold = 0;
+                                hit.status = match plan {
+                                    Plan::Always(s) => s,
+                                    Plan::Slow(ms) => {
+                                        hold = ms;
                                         200
-                                    } else {
-                                        s
                                     }
-                                }
+                                    Plan::FailFirst(s) => {
+                                        if hits.iter().any(|x| x.id == hit.id) {
+                                            200
+                                        } else {
+                                            s
+                                        }
+                                    }
+                                };
+                                let status = hit.status;
+                                hits.push(hit);
+                                (status, hold)
                             };
-                            let status = hit.status;
-                            hits.push(hit);
+                            tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
                             let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
                             *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
                             Ok::<_, std::convert::Infallible>(res)
