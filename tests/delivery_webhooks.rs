@@ -294,10 +294,14 @@ async fn private_addresses_are_refused_by_default_and_nothing_is_sent() {
         let url = format!("http://{host}:{port}/hook");
         match attempt(signed(&url, false)).await {
             Outcome::Refused { reason } => {
-                assert!(
-                    reason.contains("allow_private_targets") || host.contains("169.254"),
+                // The reason says how to allow it, except where nothing can.
+                let metadata = host.contains("169.254");
+                assert_eq!(
+                    reason.contains("allow_private_targets"),
+                    !metadata,
                     "{host}: {reason}"
-                )
+                );
+                assert_eq!(reason.contains("metadata"), metadata, "{host}: {reason}");
             }
             other => panic!("{host} gave {other:?}"),
         }

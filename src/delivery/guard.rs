@@ -17,6 +17,15 @@ pub fn refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
     }
 }
 
+/// What to add to a refusal of `ip`: how to allow it, when the setting would.
+pub fn hint(ip: IpAddr, allow_private: bool) -> &'static str {
+    if !allow_private && refusal(ip, true).is_none() {
+        " (refused unless [capture] allow_private_targets = true)"
+    } else {
+        ""
+    }
+}
+
 /// Addresses refused whatever the setting.
 fn always_v4(ip: Ipv4Addr) -> Option<&'static str> {
     let o = ip.octets();

@@ -175,22 +175,18 @@ impl HttpClient {
             .filter(|a| match guard::refusal(a.ip(), self.allow_private) {
                 None => true,
                 Some(why) => {
-                    first_refusal.get_or_insert_with(|| format!("{} is {why}", a.ip()));
+                    first_refusal.get_or_insert((a.ip(), why));
                     false
                 }
             })
             .collect();
         match (allowed.is_empty(), first_refusal) {
             (false, _) => Ok(allowed),
-            (true, Some(why)) => {
+            (true, Some((ip, why))) => {
                 let host = url.host_str().unwrap_or_default();
-                let hint = if self.allow_private {
-                    String::new()
-                } else {
-                    " (refused unless [capture] allow_private_targets = true)".into()
-                };
                 Err(HttpError::Refused(format!(
-                    "{host} resolves to a refused address: {why}{hint}"
+                    "{host} resolves to a refused address: {ip} is {why}{}",
+                    guard::hint(ip, self.allow_private)
                 )))
             }
             (true, None) => Err(HttpError::Failed(format!(

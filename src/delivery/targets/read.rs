@@ -185,13 +185,8 @@ fn config_time_refusal(url: &url::Url, allow_private: bool) -> Option<String> {
             return None;
         }
     };
-    guard::refusal(ip, allow_private).map(|why| {
-        if allow_private {
-            format!("{ip} is {why}")
-        } else {
-            format!("{ip} is {why} (refused unless [capture] allow_private_targets = true)")
-        }
-    })
+    guard::refusal(ip, allow_private)
+        .map(|why| format!("{ip} is {why}{}", guard::hint(ip, allow_private)))
 }
 
 pub(super) fn email_target(
