@@ -1,4 +1,4 @@
-//! Retention against the real binary on both stores: backdated leads, exposures and outbox
+//! Retention against the real binary on both stores: backdated leads, exposures and delivery
 //! rows are in the database before `splitmark capture` starts; at start it purges what the
 //! policy no longer keeps, logs the counts, and the retained period's report is unchanged.
 
@@ -127,13 +127,13 @@ async fn retention_purges_at_start_on_sqlite() {
     let db = rusqlite::Connection::open(&path).unwrap();
     for id in [&old, &kept] {
         db.execute(
-            "INSERT INTO outbox (lead_id, target, payload, next_attempt_ms) VALUES (?1, 'hook', '{}', 0)",
+            "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, status, created_ms) VALUES (?1, 'msg', 'lead.created', 'email', '{}', 'delivered', 0)",
             [id],
         )
         .unwrap();
     }
     let outbox = async || {
-        let mut st = db.prepare("SELECT lead_id FROM outbox").unwrap();
+        let mut st = db.prepare("SELECT lead_id FROM deliveries").unwrap();
         st.query_map([], |r| r.get(0))
             .unwrap()
             .collect::<Result<Vec<String>, _>>()
@@ -152,14 +152,14 @@ async fn retention_purges_at_start_on_postgres() {
     let db = common::postgres::client(&url).await;
     for id in [&old, &kept] {
         db.execute(
-            "INSERT INTO outbox (lead_id, target, payload, next_attempt_ms) VALUES ($1, 'hook', '{}', 0)",
+            "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, status, created_ms) VALUES ($1, 'msg', 'lead.created', 'email', '{}', 'delivered', 0)",
             &[id],
         )
         .await
         .unwrap();
     }
     let outbox = async || {
-        db.query("SELECT lead_id FROM outbox", &[])
+        db.query("SELECT lead_id FROM deliveries", &[])
             .await
             .unwrap()
             .iter()

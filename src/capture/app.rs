@@ -2,6 +2,8 @@
 
 mod admin;
 mod dashboard;
+mod dashboard_deliveries;
+mod deliveries;
 mod events;
 mod network;
 mod pages;
@@ -49,6 +51,8 @@ pub struct App {
     html_filter: Option<Box<dyn Fn(String) -> String + Send + Sync>>,
     dashboard: crate::dashboard::Dashboard,
     pages: super::form_pages::FormPages,
+    delivery: Arc<crate::delivery::Deliverer>,
+    delivery_metrics: Arc<crate::delivery::metrics::DeliveryMetrics>,
 }
 
 /// What the App needs to start.
@@ -71,6 +75,8 @@ pub struct AppParts {
     pub dashboard: crate::dashboard::Dashboard,
     /// Pages for plain (no-JavaScript) form posts.
     pub pages: super::form_pages::FormPages,
+    /// Where leads are delivered (the outbox rows are decided from its targets).
+    pub delivery: crate::delivery::Deliverer,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -133,7 +139,19 @@ impl App {
             html_filter: p.html_filter,
             dashboard: p.dashboard,
             pages: p.pages,
+            delivery: Arc::new(p.delivery),
+            delivery_metrics: Arc::default(),
         }
+    }
+
+    /// The deliverer and the figures its worker keeps (the capture server runs the worker).
+    pub fn delivery(
+        &self,
+    ) -> (
+        Arc<crate::delivery::Deliverer>,
+        Arc<crate::delivery::metrics::DeliveryMetrics>,
+    ) {
+        (self.delivery.clone(), self.delivery_metrics.clone())
     }
 
     /// Replaces the manifest (the dev server does this after each rebuild).
@@ -201,7 +219,11 @@ impl App {
                 let form = thanks_form(p).unwrap_or_default();
                 self.thanks_page(form, query_param(&req, "page").as_deref())
             }
-            (_, p) if p.starts_with("/api/v1/experiments") || p.starts_with("/api/v1/leads") => {
+            (_, p)
+                if p.starts_with("/api/v1/experiments")
+                    || p.starts_with("/api/v1/leads")
+                    || p.starts_with("/api/v1/deliveries") =>
+            {
                 Box::pin(self.admin(req)).await
             }
             (_, p) if crate::dashboard::is_dashboard_path(p) => {
@@ -214,7 +236,7 @@ impl App {
                     &json!({"status": "unavailable", "error": e.to_string()}),
                 ),
             },
-            (&Method::GET, "/metrics") => self.metrics_for_admin(&req),
+            (&Method::GET, "/metrics") => self.metrics_for_admin(&req).await,
             (_, p) if p.starts_with("/api/") => {
                 if public_api {
                     self.reject(

@@ -61,6 +61,7 @@ pub struct CaptureServer {
     task: tokio::task::JoinHandle<()>,
     /// The hourly retention purge, when a window is configured.
     purge: Option<tokio::task::JoinHandle<()>>,
+    worker: crate::delivery::worker::Worker,
 }
 
 impl CaptureServer {
@@ -83,6 +84,7 @@ impl CaptureServer {
             purge.abort();
         }
         let _ = self.task.await;
+        self.worker.stop().await;
         let _ = self.app.store().close().await;
     }
 }
@@ -122,6 +124,11 @@ pub async fn build_app(
             eprintln!("{line}");
         }
     }
+    let delivery = crate::delivery::Deliverer::new(
+        targets,
+        crate::delivery::dashboard_base(&config),
+        crate::delivery::Labels::from_manifest(&manifest),
+    );
     let url = db_url(&opts.root, opts.db.as_deref());
     let store = crate::store::open(&url)
         .await
@@ -140,7 +147,19 @@ pub async fn build_app(
         html_filter,
         dashboard,
         pages,
+        delivery,
     }))
+}
+
+/// Starts the app's delivery worker (the capture server and the dev server each run one).
+pub fn delivery_worker(app: &App) -> crate::delivery::worker::Worker {
+    let (deliverer, metrics) = app.delivery();
+    crate::delivery::worker::Worker::spawn(
+        app.store().clone(),
+        deliverer,
+        metrics,
+        crate::delivery::worker::WorkerOptions::from_env(),
+    )
 }
 
 /// Starts the capture server and returns once it listens.
@@ -157,6 +176,7 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.bind))?;
     let addr = listener.local_addr()?;
+    let worker = delivery_worker(&app);
     let (shutdown, signal) = Shutdown::new();
     let metrics_addr = start_metrics_listener(&app, signal.clone()).await?;
     let task = tokio::spawn(server::serve_with(
@@ -174,6 +194,7 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         shutdown,
         task,
         purge,
+        worker,
     })
 }
 

@@ -45,7 +45,7 @@ pub struct Answer {
     pub value: String,
 }
 
-fn lead_row(l: &Lead) -> LeadRow {
+pub(super) fn lead_row(l: &Lead) -> LeadRow {
     let n = &l.lead;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     let joined = |a: &Option<String>, b: &Option<String>| match (a, b) {

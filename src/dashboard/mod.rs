@@ -6,11 +6,13 @@
 //! templates only as values, which tera escapes.
 
 pub mod charts;
+mod deliveries;
 mod experiments;
 pub mod funnel;
 mod leads;
 pub mod session;
 
+pub use deliveries::DeliveryView;
 pub use experiments::{experiment_view, ExperimentView, VariantRow};
 pub use leads::{Answer, LeadFilters, LeadRow, LeadsPage, PAGE_SIZE};
 

@@ -31,12 +31,15 @@ pub mod event;
 pub mod guard;
 pub mod http;
 pub mod labels;
+pub mod metrics;
+pub mod outbox;
 pub mod schedule;
 pub mod sign;
 pub mod slack;
 pub mod smtp;
 pub mod summary;
 pub mod targets;
+pub mod worker;
 
 pub use event::{event_id, events_for, Event, EventKind, LeadPayload, Message};
 pub use http::{HttpClient, Resolver, Timeouts};

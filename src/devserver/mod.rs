@@ -43,6 +43,7 @@ pub struct DevServer {
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
     _watcher: watch::Watcher,
+    worker: crate::delivery::worker::Worker,
 }
 
 impl DevServer {
@@ -62,6 +63,7 @@ impl DevServer {
     pub async fn stop(self) {
         self.shutdown.trigger();
         let _ = self.task.await;
+        self.worker.stop().await;
         let _ = self.api.store().close().await;
     }
 }
@@ -167,6 +169,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         reload: reload.clone(),
         api: api.clone(),
     });
+    // Leads of the dev server are delivered like the capture server's.
+    let worker = crate::capture::delivery_worker(&api);
     let (shutdown, signal) = Shutdown::new();
     // The `[capture]` connection limits and metrics listener apply to `serve` too.
     crate::capture::start_metrics_listener(&api, signal.clone()).await?;
@@ -185,6 +189,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         shutdown,
         task,
         _watcher: watcher,
+        worker,
     })
 }
 

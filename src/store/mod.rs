@@ -10,6 +10,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use deliveries::{
+    AfterAttempt, AttemptRecord, Claim, Claimed, ClaimedDelivery, DeliveryQuery, DeliveryRow,
+    DeliveryStatus, NewDelivery, Outbox,
+};
 pub use retention::{PageCursor, PageQuery, PurgeCounts, RetentionPolicy};
 
 /// Result type of every storage call.
@@ -336,7 +340,36 @@ pub struct CommitStats {
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Store a lead (deduplicated on `dedupe_key` within [`DEDUPE_WINDOW_SECS`]).
-    async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt>;
+    async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
+        self.insert_lead_with(lead, None).await
+    }
+    /// Store a lead and, in the same transaction, its deliveries (none for a duplicate).
+    async fn insert_lead_with(
+        &self,
+        lead: NewLead,
+        outbox: Option<Outbox>,
+    ) -> StoreResult<LeadReceipt>;
+    /// Lease due deliveries to `claim.worker` (rows whose lease expired are due again).
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed>;
+    /// Log an attempt and move its delivery on; false (nothing written) when the row is no
+    /// longer leased to this worker.
+    async fn record_attempt(&self, attempt: AttemptRecord) -> StoreResult<bool>;
+    /// Deliveries matching `query`: failed first, then pending, then delivered.
+    async fn deliveries(&self, query: &DeliveryQuery) -> StoreResult<Vec<DeliveryRow>>;
+    /// Make a delivery pending and due at `now` again (same event id); false if there is none.
+    async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Deliveries still pending, for `/metrics`.
+    async fn pending_deliveries(&self) -> StoreResult<u64>;
+    /// The lead stored as `id` (a time-ordered id: found near the time it names).
+    async fn lead_by_id(&self, id: &str) -> StoreResult<Option<Lead>>;
+    /// Signalled when deliveries were committed (here or, on PostgreSQL, by any instance).
+    fn delivery_signal(&self) -> Arc<tokio::sync::Notify>;
+    /// Called once when this process's delivery worker starts. SQLite, whose file one process
+    /// owns, frees every lease (a killed run's rows are due at once); PostgreSQL lets leases
+    /// expire, since another instance may hold them.
+    async fn start_delivering(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// Record an exposure; the visitor's first variant sticks, repeats count as views.
     async fn record_exposure(&self, exposure: Exposure) -> StoreResult<ExposureReceipt>;
     /// Queue an exposure for the next group commit and return at once, without waiting for
@@ -393,6 +426,7 @@ pub trait Store: Send + Sync + 'static {
 /// A shared handle to whichever store `--db` chose.
 pub type SharedStore = Arc<dyn Store>;
 
+pub mod deliveries;
 pub mod export;
 mod metrics;
 pub mod postgres;

@@ -4,7 +4,7 @@
 //! # What retention removes
 //!
 //! * **Leads** older than their form's window (`[forms.<id>] retain_days`, else
-//!   `[capture] retention_days`), with every delivery (outbox) row of those leads: a delivery's
+//!   `[capture] retention_days`), with every delivery row of those leads: a delivery's
 //!   payload is a copy of the lead.
 //! * **Exposures** of visitors not seen within the exposure window. An exposure row holds a
 //!   visitor id (a first-party cookie value: pseudonymous personal data) and the page it was
@@ -91,7 +91,7 @@ pub struct PurgeCounts {
     pub leads: u64,
     /// Exposure rows (visitor ids) deleted.
     pub exposures: u64,
-    /// Delivery (outbox) rows of the deleted leads.
+    /// Delivery rows of the deleted leads.
     pub deliveries: u64,
 }
 

@@ -144,6 +144,48 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX leads_received ON leads (received_ms);
     CREATE INDEX leads_form ON leads (form, received_ms);
     "#,
+    // 7: the outbox becomes deliveries (one row per lead, event and target, written in the
+    // lead's transaction) and their attempt log. Erasing or deleting a lead deletes its
+    // deliveries, whose bodies hold the lead's answers, by trigger: leads have no index on id
+    // for a foreign key (schema 6), and every way a lead goes takes its deliveries along.
+    // Due rows are found through a partial index over pending rows only.
+    r#"
+    DROP TABLE outbox;
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        target TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        first_attempt_ms INTEGER,
+        delivered_ms INTEGER,
+        created_ms INTEGER NOT NULL,
+        lease_until_ms INTEGER,
+        claimed_by TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_ms) WHERE status = 'pending';
+    CREATE INDEX deliveries_lead ON deliveries (lead_id);
+    CREATE TABLE delivery_attempts (
+        id INTEGER PRIMARY KEY,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        at_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        http_status INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL
+    );
+    CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id);
+    CREATE TRIGGER leads_delete_deliveries AFTER DELETE ON leads
+    BEGIN
+        DELETE FROM deliveries WHERE lead_id = OLD.id;
+    END;
+    "#,
 ];
 
 /// The schema version this build expects.
@@ -253,8 +295,9 @@ mod tests {
             "row ids are kept"
         );
         assert_eq!(
-            texts(&c, "SELECT lead_id || target FROM outbox"),
-            ["l1hook"]
+            texts(&c, "SELECT CAST(count(*) AS TEXT) FROM deliveries"),
+            ["0"],
+            "the unused outbox became the empty deliveries table"
         );
         // Deleting a lead is no longer tied to the outbox by a foreign key.
         c.execute("DELETE FROM leads WHERE id = 'l1'", []).unwrap();

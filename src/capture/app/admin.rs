@@ -52,6 +52,7 @@ impl App {
                 self.experiments_json(Some(&p["/api/v1/experiments/".len()..]))
                     .await
             }
+            (_, p) if p.starts_with("/api/v1/deliveries") => self.deliveries_api(&req, p).await,
             (&Method::GET, "/api/v1/leads") => self.export(&req).await,
             (&Method::DELETE, "/api/v1/leads") => {
                 match query_param(&req, "email").filter(|e| e.contains('@')) {

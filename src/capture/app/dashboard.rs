@@ -39,7 +39,7 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn html(status: StatusCode, page: Result<String, String>) -> Response<Body> {
+pub(super) fn html(status: StatusCode, page: Result<String, String>) -> Response<Body> {
     let mut res = match page {
         Ok(body) => with_type(status, "text/html; charset=utf-8", body),
         Err(e) => {
@@ -74,7 +74,7 @@ fn secure_headers(res: &mut Response<Body>) {
     );
 }
 
-fn redirect(to: &'static str, cookie: Option<String>) -> Response<Body> {
+pub(super) fn redirect(to: &'static str, cookie: Option<String>) -> Response<Body> {
     let mut res = with_type(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", "");
     res.headers_mut()
         .insert(header::LOCATION, HeaderValue::from_static(to));
@@ -133,6 +133,13 @@ impl App {
         match (&method, path.as_str()) {
             (&Method::GET, "/admin/") => self.overview(dash).await,
             (&Method::GET, "/admin/leads") => self.leads_page(&req, dash).await,
+            (&Method::GET, "/admin/deliveries") => self.deliveries_page(dash).await,
+            (&Method::GET, p) if p.starts_with("/admin/leads/") => {
+                self.lead_page(dash, &p["/admin/leads/".len()..]).await
+            }
+            (&Method::POST, p) if p.starts_with("/admin/deliveries/") => {
+                self.redeliver_page(dash, p).await
+            }
             (&Method::GET, "/admin/leads.csv") => {
                 let (filters, _) = filters(&req);
                 match self.store.leads(&filters.query_all()).await {

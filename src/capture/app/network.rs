@@ -33,18 +33,20 @@ impl App {
     }
 
     /// The Prometheus text, whatever asked for it.
-    fn metrics_text(&self) -> Response<Body> {
+    async fn metrics_text(&self) -> Response<Body> {
         with_type(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            self.metrics.render(&self.store.commit_stats()),
+            self.metrics.render(&self.store.commit_stats()) + &self.delivery_metrics().await,
         )
     }
 
     /// `/metrics` on the main listener: it counts leads, so it needs the admin token.
-    pub(super) fn metrics_for_admin(&self, req: &Request<Incoming>) -> Response<Body> {
-        self.refuse_unauthorized(req)
-            .unwrap_or_else(|| self.metrics_text())
+    pub(super) async fn metrics_for_admin(&self, req: &Request<Incoming>) -> Response<Body> {
+        match self.refuse_unauthorized(req) {
+            Some(refused) => refused,
+            None => self.metrics_text().await,
+        }
     }
 }
 
@@ -65,7 +67,7 @@ impl Handler for MetricsListener {
     fn handle(self: Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> ResponseFuture {
         Box::pin(async move {
             match (req.method(), req.uri().path()) {
-                (&Method::GET, "/metrics") => self.0.metrics_text(),
+                (&Method::GET, "/metrics") => self.0.metrics_text().await,
                 _ => crate::capture::http::error(
                     StatusCode::NOT_FOUND,
                     "not_found",

@@ -162,7 +162,7 @@ impl App {
             attribution_flag,
             ..base
         };
-        match self.store.insert_lead(lead).await {
+        match self.store_lead(lead).await {
             Ok(r) => {
                 let counter = if r.duplicate {
                     &self.metrics.duplicates

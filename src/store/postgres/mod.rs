@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
+mod deliveries;
 mod retention;
 mod schema;
 
@@ -27,6 +28,9 @@ pub struct PgStore {
     /// Queued beacons go to [`beacon_writer`]; taken (closed) by [`Store::close`].
     beacon_tx: std::sync::Mutex<Option<mpsc::UnboundedSender<(Exposure, Slot)>>>,
     beacon_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    config: tokio_postgres::Config,
+    signal: Arc<tokio::sync::Notify>,
+    listening: std::sync::Once,
 }
 
 /// One exposure: the first variant sticks; an exposure implied by a submission has 0 views,
@@ -91,7 +95,7 @@ impl PgStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
-        let pool = Pool::builder(Manager::new(config, NoTls))
+        let pool = Pool::builder(Manager::new(config.clone(), NoTls))
             .max_size(16)
             .build()
             .map_err(unavailable)?;
@@ -104,6 +108,9 @@ impl PgStore {
             beacons: Arc::default(),
             beacon_tx: std::sync::Mutex::new(Some(beacon_tx)),
             beacon_task: tokio::sync::Mutex::new(Some(task)),
+            config,
+            signal: Arc::default(),
+            listening: std::sync::Once::new(),
         };
         store.migrate().await?;
         Ok(store)
@@ -180,7 +187,11 @@ const COUNTS_SQL: &str = "
 
 #[async_trait::async_trait]
 impl Store for PgStore {
-    async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
+    async fn insert_lead_with(
+        &self,
+        lead: NewLead,
+        outbox: Option<Outbox>,
+    ) -> StoreResult<LeadReceipt> {
         let started = Instant::now();
         let mut client = self.pool.get().await.map_err(unavailable)?;
         let tx = client.transaction().await.map_err(db_err)?;
@@ -204,7 +215,10 @@ impl Store for PgStore {
                 qualified: row.get(1),
             });
         }
-        let id = uuid::Uuid::now_v7().to_string();
+        let (id, outbox) = match outbox {
+            Some(o) => (o.lead_id, o.deliveries),
+            None => (uuid::Uuid::now_v7().to_string(), Vec::new()),
+        };
         let answers = serde_json::Value::Object(lead.answers.clone()).to_string();
         let flag = lead.attribution_flag.map(AttributionFlag::as_str);
         tx.execute(
@@ -249,6 +263,7 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?;
         }
+        deliveries::insert(&tx, &id, ms, &outbox).await?;
         tx.commit().await.map_err(db_err)?;
         self.observe(started);
         Ok(LeadReceipt {
@@ -420,6 +435,53 @@ impl Store for PgStore {
             )
             .await
             .map_err(db_err)
+    }
+
+    async fn lead_by_id(&self, id: &str) -> StoreResult<Option<Lead>> {
+        if deliveries::lead_window(id).is_none() {
+            return Ok(None);
+        }
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_opt("SELECT * FROM leads WHERE id = $1", &[&id])
+            .await
+            .map_err(db_err)?;
+        Ok(row.as_ref().map(lead_from_row))
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::claim(&client, &claim).await
+    }
+
+    async fn record_attempt(&self, attempt: AttemptRecord) -> StoreResult<bool> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::record(&mut client, &attempt).await
+    }
+
+    async fn deliveries(&self, query: &DeliveryQuery) -> StoreResult<Vec<DeliveryRow>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::list(&client, query).await
+    }
+
+    async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::redeliver(&client, id, now).await
+    }
+
+    async fn pending_deliveries(&self) -> StoreResult<u64> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        deliveries::pending(&client).await
+    }
+
+    fn delivery_signal(&self) -> Arc<tokio::sync::Notify> {
+        // The LISTEN connection opens with the first worker that asks.
+        self.listening.call_once(|| {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(deliveries::listen(self.config.clone(), self.signal.clone()));
+            }
+        });
+        self.signal.clone()
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -2,7 +2,7 @@
 //!
 //! Each chunk is its own transaction: the leads are locked with `FOR UPDATE SKIP LOCKED`, so two
 //! instances purging at the same hour share the work instead of counting the same rows twice;
-//! their deliveries go first (the outbox row is the lead's copy), then the leads.
+//! their deliveries go first (a delivery holds a copy of the lead), then the leads.
 
 use super::super::retention::{LeadScope, PageValue};
 use super::super::*;
@@ -42,7 +42,7 @@ pub(super) async fn purge(
                 break;
             }
             let deliveries = tx
-                .execute("DELETE FROM outbox WHERE lead_id = ANY($1)", &[&ids])
+                .execute("DELETE FROM deliveries WHERE lead_id = ANY($1)", &[&ids])
                 .await
                 .map_err(db_err)?;
             let leads = tx

@@ -2,7 +2,8 @@
 
 use crate::store::{db_err, StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE leads (
         id TEXT PRIMARY KEY,
         received_at TEXT NOT NULL,
@@ -54,7 +55,43 @@ const MIGRATIONS: &[&str] = &[r#"
         delivered_ms BIGINT,
         last_error TEXT
     );
-"#];
+"#,
+    // 2: the unused outbox becomes deliveries (one row per lead, event and target, written in
+    // the lead's transaction) and their attempt log; a lead's deletion takes its deliveries.
+    r#"
+    DROP TABLE outbox;
+    CREATE TABLE deliveries (
+        id BIGSERIAL PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        target TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms BIGINT,
+        last_status INTEGER,
+        last_error TEXT,
+        first_attempt_ms BIGINT,
+        delivered_ms BIGINT,
+        created_ms BIGINT NOT NULL,
+        lease_until_ms BIGINT,
+        claimed_by TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_ms) WHERE status = 'pending';
+    CREATE INDEX deliveries_lead ON deliveries (lead_id);
+    CREATE TABLE delivery_attempts (
+        id BIGSERIAL PRIMARY KEY,
+        delivery_id BIGINT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        at_ms BIGINT NOT NULL,
+        outcome TEXT NOT NULL,
+        http_status INTEGER,
+        error TEXT,
+        duration_ms BIGINT NOT NULL
+    );
+    CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id);
+"#,
+];
 
 /// Brings the schema to the newest version, one migrator at a time across instances.
 pub(super) async fn migrate(client: &mut deadpool_postgres::Client) -> StoreResult<()> {

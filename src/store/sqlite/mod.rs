@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 pub mod backup;
+mod deliveries;
 mod recent;
 mod retention;
 mod writer;
@@ -30,6 +31,7 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Arc<Mutex<Vec<Connection>>>,
     metrics: Arc<CommitMetrics>,
+    signal: Arc<tokio::sync::Notify>,
 }
 
 fn open_conn(path: &Path) -> StoreResult<Connection> {
@@ -65,9 +67,11 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let metrics = Arc::new(CommitMetrics::default());
         let m = metrics.clone();
+        let signal = Arc::new(tokio::sync::Notify::new());
+        let s = signal.clone();
         std::thread::Builder::new()
             .name("splitmark-writer".into())
-            .spawn(move || writer(conn, recent, rx, &m))
+            .spawn(move || writer(conn, recent, rx, &m, &s))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             tx: Mutex::new(Some(tx)),
@@ -75,6 +79,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             readers: Arc::default(),
             metrics,
+            signal,
         })
     }
 
@@ -105,6 +110,24 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+}
+
+impl SqliteStore {
+    async fn delivery_op(
+        &self,
+        op: deliveries::DeliveryOp,
+    ) -> StoreResult<deliveries::DeliveryAnswer> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Op::Delivery(Box::new(op), Reply::new(tx)))?;
+        answered(rx).await
+    }
+
+    async fn changed(&self, op: deliveries::DeliveryOp) -> StoreResult<bool> {
+        Ok(matches!(
+            self.delivery_op(op).await?,
+            deliveries::DeliveryAnswer::Changed(true)
+        ))
     }
 }
 
@@ -205,10 +228,14 @@ const DAILY_SQL: &str = "
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
-    async fn insert_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
+    async fn insert_lead_with(
+        &self,
+        lead: NewLead,
+        outbox: Option<Outbox>,
+    ) -> StoreResult<LeadReceipt> {
         let (tx, rx) = oneshot::channel();
-        let lead =
-            writes::PreparedLead::new(lead).map_err(|e| StoreError::Database(e.to_string()))?;
+        let lead = writes::PreparedLead::with_outbox(lead, outbox)
+            .map_err(|e| StoreError::Database(e.to_string()))?;
         self.send(Op::Lead(Box::new(lead), Reply::new(tx)))?;
         answered(rx).await
     }
@@ -342,6 +369,62 @@ impl Store for SqliteStore {
         let erasure = self.read(move |c| writes::Erasure::scan(c, email)).await?;
         self.send(Op::Erase(erasure, Reply::new(tx)))?;
         answered(rx).await
+    }
+
+    async fn lead_by_id(&self, id: &str) -> StoreResult<Option<Lead>> {
+        let Some((from, to)) = deliveries::lead_window(id) else {
+            return Ok(None);
+        };
+        let id = id.to_owned();
+        self.read(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row(
+                &format!("SELECT {LEAD_COLUMNS} FROM leads WHERE received_ms BETWEEN ?1 AND ?2 AND id = ?3"),
+                params![from, to, id],
+                lead_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {
+        match self
+            .delivery_op(deliveries::DeliveryOp::Claim(claim))
+            .await?
+        {
+            deliveries::DeliveryAnswer::Claimed(c) => Ok(c),
+            deliveries::DeliveryAnswer::Changed(_) => Ok(Claimed::default()),
+        }
+    }
+
+    async fn record_attempt(&self, attempt: AttemptRecord) -> StoreResult<bool> {
+        self.changed(deliveries::DeliveryOp::Record(attempt)).await
+    }
+
+    async fn deliveries(&self, query: &DeliveryQuery) -> StoreResult<Vec<DeliveryRow>> {
+        let q = query.clone();
+        self.read(move |c| deliveries::list(c, &q)).await
+    }
+
+    async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        let op = deliveries::DeliveryOp::Redeliver(id, now.timestamp_millis());
+        self.changed(op).await
+    }
+
+    async fn pending_deliveries(&self) -> StoreResult<u64> {
+        self.read(deliveries::pending).await
+    }
+
+    fn delivery_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.signal.clone()
+    }
+
+    async fn start_delivering(&self) -> StoreResult<()> {
+        // One process owns the file: leases left by a killed run are nobody's now.
+        self.changed(deliveries::DeliveryOp::ReleaseLeases)
+            .await
+            .map(|_| ())
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -24,31 +24,38 @@ fn scope_sql(scope: &LeadScope) -> (&'static str, String) {
     }
 }
 
-/// Deletes the leads of one rule, chunk by chunk, with their outbox rows.
+/// Deletes the leads of one rule, chunk by chunk, with their deliveries (which hold a copy
+/// of the lead). The deliveries go first, by lead id, so they can be counted; the
+/// `leads_delete_deliveries` trigger would take them anyway.
 fn purge_leads(
     conn: &Connection,
     rule: &LeadRule,
     counts: &mut PurgeCounts,
 ) -> rusqlite::Result<()> {
     let (scope, value) = scope_sql(&rule.scope);
-    let delete = format!(
-        "DELETE FROM leads WHERE rowid IN (SELECT rowid FROM leads WHERE received_ms < ?1 AND {scope} LIMIT {CHUNK}) RETURNING id"
-    );
+    let select =
+        format!("SELECT rowid, id FROM leads WHERE received_ms < ?1 AND {scope} LIMIT {CHUNK}");
     loop {
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-        let ids = tx
-            .prepare_cached(&delete)?
-            .query_map(params![rule.cutoff_ms, value], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        if ids.is_empty() {
+        let rows = tx
+            .prepare_cached(&select)?
+            .query_map(params![rule.cutoff_ms, value], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, String)>>>()?;
+        if rows.is_empty() {
             return tx.commit();
         }
+        let (rowids, ids): (Vec<i64>, Vec<String>) = rows.into_iter().unzip();
         let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+        let rowids_json = serde_json::to_string(&rowids).unwrap_or_else(|_| "[]".into());
         let deliveries = tx
             .prepare_cached(
-                "DELETE FROM outbox WHERE lead_id IN (SELECT value FROM json_each(?1))",
+                "DELETE FROM deliveries WHERE lead_id IN (SELECT value FROM json_each(?1))",
             )?
             .execute(params![ids_json])?;
+        tx.prepare_cached("DELETE FROM leads WHERE rowid IN (SELECT value FROM json_each(?1))")?
+            .execute(params![rowids_json])?;
         tx.commit()?;
         counts.leads += ids.len() as u64;
         counts.deliveries += deliveries as u64;

@@ -9,6 +9,7 @@
 use super::super::metrics::CommitMetrics;
 use super::super::queue::Slot;
 use super::super::*;
+use super::deliveries::{DeliveryAnswer, DeliveryOp};
 use super::recent::RecentLeads;
 use super::writes::{erase, insert_lead, record_exposure, Erasure, PreparedLead};
 use rusqlite::{Connection, TransactionBehavior};
@@ -26,7 +27,21 @@ pub(super) enum Op {
     /// A beacon already answered: nobody waits for its commit, only its queue slot does.
     Queued(Exposure, Slot),
     Erase(Erasure, Reply<u64, Erasure>),
+    Delivery(Box<DeliveryOp>, Reply<DeliveryAnswer, Box<DeliveryOp>>),
     Close(oneshot::Sender<()>),
+}
+
+impl Op {
+    /// Whether committing this write gives the delivery worker something to do at once.
+    fn wakes_worker(&self) -> bool {
+        match self {
+            Op::Lead(l, r) => {
+                !l.deliveries.is_empty() && matches!(&r.result, Some(Ok(x)) if !x.duplicate)
+            }
+            Op::Delivery(d, _) => d.wakes_worker(),
+            _ => false,
+        }
+    }
 }
 
 /// A write's answer, with the write itself handed back: the request's thread allocated it,
@@ -67,6 +82,7 @@ fn run(conn: &Connection, recent: &mut RecentLeads, op: &mut Op) -> rusqlite::Re
             record_exposure(conn, e)?;
         }
         Op::Erase(erasure, reply) => reply.result = Some(Ok(erase(conn, erasure)?)),
+        Op::Delivery(d, reply) => reply.result = Some(Ok(super::deliveries::run(conn, d)?)),
         Op::Close(_) => {}
     }
     Ok(())
@@ -84,6 +100,7 @@ fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, recent: &mut RecentLeads, op
             Op::Exposure(_, r) => r.result = Some(Err(db_err(&e))),
             Op::Queued(_, slot) => slot.failed = true,
             Op::Erase(_, r) => r.result = Some(Err(db_err(&e))),
+            Op::Delivery(_, r) => r.result = Some(Err(db_err(&e))),
             Op::Close(_) => {}
         }
     }
@@ -124,6 +141,7 @@ fn answer(batch: Vec<Op>, committed: rusqlite::Result<()>) -> Option<oneshot::Se
             Op::Queued(_, slot) if failed.is_some() || slot.failed => slot.lost(),
             Op::Queued(..) => {}
             Op::Erase(w, r) => r.send(failed.as_deref(), w),
+            Op::Delivery(w, r) => r.send(failed.as_deref(), w),
             Op::Close(tx) => closing = Some(tx),
         }
     }
@@ -136,6 +154,7 @@ pub(super) fn writer(
     mut recent: RecentLeads,
     rx: mpsc::Receiver<Op>,
     metrics: &CommitMetrics,
+    deliveries: &tokio::sync::Notify,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -149,6 +168,10 @@ pub(super) fn writer(
         let started = Instant::now();
         let result = apply_batch(&mut conn, &mut recent, &mut batch);
         metrics.observe(started.elapsed().as_secs_f64(), size);
+        // After the commit: the worker must find the rows when it wakes.
+        if result.is_ok() && batch.iter().any(Op::wakes_worker) {
+            deliveries.notify_one();
+        }
         if let Some(tx) = answer(batch, result) {
             let _ = tx.send(());
             return;

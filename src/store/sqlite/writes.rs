@@ -56,14 +56,27 @@ pub(super) struct PreparedLead {
     pub id: String,
     pub received_at: String,
     pub answers: String,
+    /// Deliveries written with the lead (none for a duplicate).
+    pub deliveries: Vec<NewDelivery>,
 }
 
 impl PreparedLead {
+    #[cfg(test)]
     pub fn new(lead: NewLead) -> serde_json::Result<PreparedLead> {
+        PreparedLead::with_outbox(lead, None)
+    }
+
+    /// A lead stored under the outbox's lead id, with its deliveries.
+    pub fn with_outbox(lead: NewLead, outbox: Option<Outbox>) -> serde_json::Result<PreparedLead> {
+        let (id, deliveries) = match outbox {
+            Some(o) => (o.lead_id, o.deliveries),
+            None => (uuid::Uuid::now_v7().to_string(), Vec::new()),
+        };
         Ok(PreparedLead {
-            id: uuid::Uuid::now_v7().to_string(),
+            id,
             received_at: lead.received_at.to_rfc3339(),
             answers: serde_json::to_string(&lead.answers)?,
+            deliveries,
             lead,
         })
     }
@@ -117,6 +130,7 @@ pub(super) fn insert_lead(
             lead.dedupe_key,
     ])?;
     recent.remember(&lead.dedupe_key, tx.last_insert_rowid(), at);
+    super::deliveries::insert(tx, &prepared.id, at, &prepared.deliveries)?;
     // A submission implies the exposure (beacons get blocked); it is not a page view.
     if let Some((exp, var, vis)) = lead.implied_exposure() {
         tx.prepare_cached(
@@ -200,15 +214,8 @@ pub(super) fn erase(conn: &Connection, e: &Erasure) -> rusqlite::Result<u64> {
             &[&e.email],
         )?;
     }
-    // Their deliveries hold a copy of the lead: they go too (the outbox has no foreign key).
-    if !ids.is_empty() {
-        let list = serde_json::to_string(&ids)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-        conn.prepare_cached(
-            "DELETE FROM outbox WHERE lead_id IN (SELECT value FROM json_each(?1))",
-        )?
-        .execute(params![list])?;
-    }
+    // Their deliveries hold a copy of the lead: the `leads_delete_deliveries` trigger takes
+    // them with the leads.
     Ok(ids.len() as u64)
 }
 
@@ -290,7 +297,7 @@ mod tests {
         store(&conn, &mut recent, "2", "b@x");
         for rowid in [1, 2] {
             conn.execute(
-                "INSERT INTO outbox (lead_id, target, payload, next_attempt_ms) VALUES (?1, 'hook', '{}', 0)",
+                "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, created_ms) VALUES (?1, 'msg', 'lead.created', 'email', '{}', 0)",
                 [lead_id(&conn, rowid)],
             )
             .unwrap();
@@ -298,7 +305,7 @@ mod tests {
         let kept = lead_id(&conn, 2);
         let e = Erasure::scan(&conn, "a@x".into()).unwrap();
         assert_eq!(erase(&conn, &e).unwrap(), 1);
-        assert_eq!(texts(&conn, "SELECT lead_id FROM outbox"), [kept]);
+        assert_eq!(texts(&conn, "SELECT lead_id FROM deliveries"), [kept]);
     }
 
     #[test]

@@ -1,0 +1,236 @@
+//! The delivery worker: one small loop per process.
+//!
+//! It claims due rows (leased, so a killed instance's rows fall due again), attempts each in
+//! its own task (targets are independent: a slow webhook never delays the e-mail), records
+//! every attempt as a row and schedules the next one from [`super::schedule`]. It sleeps
+//! until the store signals a commit with deliveries, the earliest scheduled retry, or a slow
+//! poll, whichever comes first.
+
+use super::metrics::DeliveryMetrics;
+use super::{schedule, Deliverer, EventKind, Message, Outcome, TargetRef};
+use crate::store::{AfterAttempt, AttemptRecord, Claim, ClaimedDelivery, SharedStore};
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+/// How the worker runs.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+    /// How long a claim holds: longer than any attempt can take (15 s in all).
+    pub lease: Duration,
+    /// The slowest the worker looks for due rows when nothing wakes it.
+    pub poll: Duration,
+    /// How long shutdown waits for attempts in flight.
+    pub grace: Duration,
+    /// Factor on every retry delay. 1 in production; tests shrink it (test-only, set through
+    /// `SPLITMARK_DELIVERY_RETRY_SCALE`).
+    pub retry_scale: f64,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            concurrency: 64,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_secs(30),
+            grace: Duration::from_secs(10),
+            retry_scale: 1.0,
+        }
+    }
+}
+
+impl WorkerOptions {
+    /// The defaults, with the test-only retry scale from `SPLITMARK_DELIVERY_RETRY_SCALE`.
+    pub fn from_env() -> WorkerOptions {
+        let retry_scale = std::env::var("SPLITMARK_DELIVERY_RETRY_SCALE")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(1.0);
+        WorkerOptions {
+            retry_scale,
+            ..WorkerOptions::default()
+        }
+    }
+}
+
+/// A running worker.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    grace: Duration,
+}
+
+impl Worker {
+    /// Starts the worker on the current runtime.
+    pub fn spawn(
+        store: SharedStore,
+        deliverer: Arc<Deliverer>,
+        metrics: Arc<DeliveryMetrics>,
+        options: WorkerOptions,
+    ) -> Worker {
+        let (stop, stopped) = watch::channel(false);
+        let grace = options.grace;
+        let worker = Loop {
+            id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            store,
+            deliverer,
+            metrics,
+            options,
+        };
+        Worker {
+            stop,
+            task: tokio::spawn(worker.run(stopped)),
+            grace,
+        }
+    }
+
+    /// Stops claiming, waits up to the grace period for attempts in flight, then returns; an
+    /// attempt cut short keeps its lease and is tried again after it (SQLite: at the next
+    /// start).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(self.grace + Duration::from_secs(1), self.task).await;
+    }
+}
+
+struct Loop {
+    id: String,
+    store: SharedStore,
+    deliverer: Arc<Deliverer>,
+    metrics: Arc<DeliveryMetrics>,
+    options: WorkerOptions,
+}
+
+impl Loop {
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        if let Err(e) = self.store.start_delivering().await {
+            eprintln!("delivery: {e}");
+        }
+        let signal = self.store.delivery_signal();
+        let slots = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        let this = Arc::new(self);
+        while !*stopped.borrow() {
+            let mut wait = this.options.poll;
+            let free = slots.available_permits();
+            if free > 0 {
+                match this.claim(free).await {
+                    Ok(claimed) => {
+                        for d in claimed.deliveries {
+                            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                                break;
+                            };
+                            let this = this.clone();
+                            tasks.spawn(async move {
+                                this.attempt(d).await;
+                                drop(slot);
+                            });
+                        }
+                        if let Some(next) = claimed.next_due {
+                            let until = (next - Utc::now()).to_std().unwrap_or_default();
+                            wait = wait.min(until);
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("delivery: cannot claim due deliveries: {e}");
+                        wait = Duration::from_secs(1);
+                    }
+                }
+            }
+            tokio::select! {
+                _ = signal.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = stopped.changed() => {}
+            }
+        }
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(this.options.grace, drain).await;
+    }
+
+    async fn claim(&self, free: usize) -> crate::store::StoreResult<crate::store::Claimed> {
+        self.store
+            .claim_deliveries(Claim {
+                worker: self.id.clone(),
+                now: Utc::now(),
+                lease: self.options.lease,
+                limit: free as u32,
+            })
+            .await
+    }
+
+    /// One attempt of one row, recorded.
+    async fn attempt(&self, d: ClaimedDelivery) {
+        let at = Utc::now();
+        if d.first_attempt_at.is_none() {
+            let since = (at - d.created_at).num_microseconds().unwrap_or(0);
+            self.metrics.first_attempt(since as f64 / 1e6);
+        }
+        let started = Instant::now();
+        let outcome = match EventKind::parse(&d.event_type) {
+            None => Outcome::Refused {
+                reason: format!("unknown event type {:?}", d.event_type),
+            },
+            Some(kind) => {
+                let message = Message {
+                    id: d.event_id.clone(),
+                    kind,
+                    body: d.body,
+                };
+                self.deliverer
+                    .attempt(&TargetRef(d.target.clone()), &message)
+                    .await
+            }
+        };
+        let duration = started.elapsed();
+        self.metrics.attempt(outcome.label());
+        let attempts = d.attempts + 1;
+        let next = match &outcome {
+            Outcome::Delivered { .. } => AfterAttempt::Delivered,
+            Outcome::Retry { .. } => match schedule::next_delay(attempts, &mut rand::rng()) {
+                Some(delay) => {
+                    let delay = delay.mul_f64(self.options.retry_scale);
+                    AfterAttempt::RetryAt(
+                        at + chrono::Duration::from_std(delay).unwrap_or_default(),
+                    )
+                }
+                None => AfterAttempt::Failed,
+            },
+            Outcome::Gone | Outcome::Refused { .. } => AfterAttempt::Failed,
+        };
+        if let Some(error) = outcome.error() {
+            let then = match next {
+                AfterAttempt::RetryAt(t) => format!("next attempt at {}", t.to_rfc3339()),
+                _ => "failed, no more attempts".into(),
+            };
+            eprintln!(
+                "delivery {} ({} to {}), attempt {attempts}: {error}; {then}",
+                d.id, d.event_type, d.target
+            );
+        }
+        let record = AttemptRecord {
+            delivery: d.id,
+            worker: self.id.clone(),
+            at,
+            duration,
+            outcome: outcome.label().to_owned(),
+            http_status: outcome.status(),
+            error: outcome.error(),
+            next,
+        };
+        match self.store.record_attempt(record).await {
+            Ok(true) => {}
+            Ok(false) => eprintln!(
+                "delivery {}: the lease ran out before the attempt was recorded",
+                d.id
+            ),
+            // The lease runs out and the row is attempted again: at least once, never lost.
+            Err(e) => eprintln!("delivery {}: cannot record the attempt: {e}", d.id),
+        }
+    }
+}
