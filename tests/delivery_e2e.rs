@@ -187,6 +187,7 @@ async fn every_webhook_is_signed_as_the_readme_shows() {
         && r["first_attempt_ms"].as_i64().is_some()));
     let metrics = client()
         .get(format!("{}/metrics", cap.base))
+        .bearer_auth(TOKEN)
         .send()
         .await
         .unwrap()
