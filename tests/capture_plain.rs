@@ -530,35 +530,21 @@ async fn a_body_too_large_for_a_plain_post_is_a_page_too() {
 #[tokio::test]
 async fn answers_the_store_cannot_take_come_back_to_send_again() {
     // A real database failure: the leads table disappears under a running server.
-    let Ok(url) = std::env::var("SPLITMARK_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("SPLITMARK_REQUIRE_POSTGRES").is_err(),
-            "SPLITMARK_REQUIRE_POSTGRES is set but SPLITMARK_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("\n*** SKIPPED: store-failure page test needs SPLITMARK_TEST_POSTGRES_URL ***\n");
+    let Some(url) = common::postgres::schema_url("the store-failure page test").await else {
         return;
     };
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let schema = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
+    let client = common::postgres::client(&url).await;
     let config = format!("{CONFIG}{LEAD_FORM}");
     let h = Harness::start(
         &[
             ("splitmark.toml", config.as_str()),
             ("content/landing.md", LANDING),
         ],
-        Some(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
+        Some(url.clone()),
     )
     .await;
     client
-        .batch_execute(&format!("ALTER TABLE {schema}.leads RENAME TO leads_gone"))
+        .batch_execute("ALTER TABLE leads RENAME TO leads_gone")
         .await
         .unwrap();
     let body = enc(&[
@@ -584,7 +570,9 @@ async fn answers_the_store_cannot_take_come_back_to_send_again() {
     assert_eq!(attr(&doc, "a.sm-back", "href"), "/landing/");
     h.server.stop().await;
     client
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .batch_execute(
+            "DO $$ BEGIN EXECUTE format('DROP SCHEMA %I CASCADE', current_schema()); END $$",
+        )
         .await
         .unwrap();
 }

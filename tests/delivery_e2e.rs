@@ -517,32 +517,9 @@ async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
     assert_eq!(rows[0]["target"], "email");
 }
 
-/// A PostgreSQL URL with a schema of its own, or a loud skip.
-async fn postgres_url() -> Option<String> {
-    let Ok(base) = std::env::var("SPLITMARK_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("SPLITMARK_REQUIRE_POSTGRES").is_err(),
-            "SPLITMARK_REQUIRE_POSTGRES is set but SPLITMARK_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("\n*** SKIPPED: two capture instances on PostgreSQL need SPLITMARK_TEST_POSTGRES_URL (see scripts/ci-postgres.sh) ***\n");
-        return None;
-    };
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test PostgreSQL");
-    tokio::spawn(conn);
-    let schema = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_postgres_deliver_100_events_once_each() {
-    let Some(db) = postgres_url().await else {
+    let Some(db) = common::postgres::schema_url("two capture instances").await else {
         return;
     };
     let rx = Receiver::start(Plan::Always(200)).await;

@@ -5,6 +5,9 @@
 //! without it those tests print a loud skip notice, unless `SPLITMARK_REQUIRE_POSTGRES=1`
 //! (set by CI) makes them fail. `scripts/ci-postgres.sh` starts a local server and prints a URL.
 
+#[path = "common/postgres.rs"]
+#[allow(dead_code)]
+mod pg;
 use chrono::{Duration, Utc};
 use splitmark::store::{self, AttributionFlag, Exposure, LeadQuery, NewLead, Utm};
 
@@ -69,28 +72,7 @@ fn sqlite_url() -> Option<(Guard, String)> {
 }
 
 async fn postgres_url() -> Option<(Guard, String)> {
-    let Ok(base) = std::env::var("SPLITMARK_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("SPLITMARK_REQUIRE_POSTGRES").is_err(),
-            "SPLITMARK_REQUIRE_POSTGRES is set but SPLITMARK_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("\n*** SKIPPED: PostgreSQL store tests need SPLITMARK_TEST_POSTGRES_URL (see scripts/ci-postgres.sh) ***\n");
-        return None;
-    };
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test PostgreSQL");
-    tokio::spawn(conn);
-    let schema = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some((
-        Guard::Pg,
-        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-    ))
+    Some((Guard::Pg, pg::schema_url("the store tests").await?))
 }
 
 async fn dedupe_within_the_window_returns_the_first_id(url: String) {
