@@ -7,6 +7,7 @@
 //! of Hugo's page lexer (`parser/pageparser`): nested, quoted, positional with named,
 //! self-closing.
 
+use super::cursor::Cursor;
 use super::TagError;
 use serde_json::{Map, Value};
 
@@ -109,7 +110,7 @@ pub(super) fn parse_tag(s: &str) -> Result<Option<(Tag, usize)>, TagError> {
             )));
         }
         let at = p.i;
-        let first = p.value(close)?;
+        let first = p.hugo_value(close)?;
         if p.rest().starts_with('=') {
             let Value::String(key) = first.clone() else {
                 return Err(TagError {
@@ -136,7 +137,7 @@ pub(super) fn parse_tag(s: &str) -> Result<Option<(Tag, usize)>, TagError> {
             {
                 return Err(p.error(format!("parameter `{key}` has no value after `=`")));
             }
-            let value = p.value(close)?;
+            let value = p.hugo_value(close)?;
             if tag.named.insert(key.clone(), value).is_some() {
                 return Err(TagError {
                     offset: value_at,
@@ -149,33 +150,7 @@ pub(super) fn parse_tag(s: &str) -> Result<Option<(Tag, usize)>, TagError> {
     }
 }
 
-struct Cursor<'a> {
-    s: &'a str,
-    i: usize,
-}
-
 impl<'a> Cursor<'a> {
-    fn rest(&self) -> &'a str {
-        &self.s[self.i..]
-    }
-    fn error(&self, message: String) -> TagError {
-        TagError {
-            offset: self.i,
-            message,
-        }
-    }
-    fn ws(&mut self) {
-        let r = self.rest();
-        self.i += r.len() - r.trim_start_matches([' ', '\t', '\n', '\r']).len();
-    }
-    fn eat(&mut self, t: &str) -> bool {
-        if self.rest().starts_with(t) {
-            self.i += t.len();
-            true
-        } else {
-            false
-        }
-    }
     /// A shortcode name: a letter or `_`, then letters, digits, `_`, `-`, `.` or `/`
     /// (templates in folders: `{{< docs/note >}}`).
     fn name(&mut self) -> Option<String> {
@@ -196,7 +171,7 @@ impl<'a> Cursor<'a> {
         Some(name)
     }
     /// A quoted, raw or bare value; bare ones stop at white space, `=` or the tag's end.
-    fn value(&mut self, close: &str) -> Result<Value, TagError> {
+    fn hugo_value(&mut self, close: &str) -> Result<Value, TagError> {
         let r = self.rest();
         if let Some(quote @ ('"' | '`')) = r.chars().next() {
             let mut out = String::new();

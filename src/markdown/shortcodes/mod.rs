@@ -9,6 +9,7 @@
 //! Each call is replaced by a placeholder before CommonMark runs and by its HTML afterwards,
 //! which keeps block HTML (a form, a variant block) out of CommonMark's paragraph rules.
 
+mod cursor;
 pub mod hugo;
 mod lexer;
 mod zola;

@@ -5,6 +5,7 @@
 //! with its position, never text. Anything that stops earlier (`{{ page.title }}` in prose)
 //! stays text.
 
+use super::cursor::Cursor;
 use super::TagError;
 use serde_json::{Map, Value};
 
@@ -52,33 +53,7 @@ pub(super) fn parse_tag(s: &str) -> Result<Option<(Tag, usize)>, TagError> {
     Ok(Some((tag, p.i)))
 }
 
-struct Cursor<'a> {
-    s: &'a str,
-    i: usize,
-}
-
 impl<'a> Cursor<'a> {
-    fn rest(&self) -> &'a str {
-        &self.s[self.i..]
-    }
-    fn error(&self, message: String) -> TagError {
-        TagError {
-            offset: self.i,
-            message,
-        }
-    }
-    fn ws(&mut self) {
-        let r = self.rest();
-        self.i += r.len() - r.trim_start_matches([' ', '\t', '\n', '\r']).len();
-    }
-    fn eat(&mut self, t: &str) -> bool {
-        if self.rest().starts_with(t) {
-            self.i += t.len();
-            true
-        } else {
-            false
-        }
-    }
     fn ident(&mut self) -> Option<String> {
         let r = self.rest();
         let n = r
