@@ -3,6 +3,9 @@
 #
 #   bench/capture.sh            # 5 rounds of 10 s each, 64 connections
 #   ROUNDS=7 DURATION=5s CONNECTIONS=64 bench/capture.sh
+#   WEBHOOK=1 bench/capture.sh  # the same with a signed webhook per lead, to a loopback
+#                               # receiver (the ceiling binary on another port), so every
+#                               # stored lead also writes its delivery row and is delivered
 #
 # Prints, per round and as medians: durable submissions/s (2xx answers, each sent only after
 # its transaction committed with synchronous=FULL), p99 latency, the ratio to the ceiling, the
@@ -23,6 +26,18 @@ ceiling="$repo/target/release/examples/ceiling"
 rm -rf "$out" && mkdir -p "$out"
 . "$repo/bench/site.sh"
 bench_site "$bin" "$out/site"
+receiver=""
+if [ "${WEBHOOK:-0}" = 1 ]; then
+  # One standard webhook for every lead, to a receiver that answers 204 at once. It runs on
+  # the same machine, so its CPU is part of what the capture server's throughput pays.
+  hook_port=18932
+  sed -i 's/^\[capture\]$/[capture]\nallow_private_targets = true/' "$out/site/splitmark.toml"
+  printf '[[capture.webhooks]]\nurl = "http://127.0.0.1:%s/hook"\nsecret_env = "BENCH_HOOK_SECRET"\n' "$hook_port" >>"$out/site/splitmark.toml"
+  export BENCH_HOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+  "$bin" build --root "$out/site" >/dev/null
+  "$ceiling" "127.0.0.1:$hook_port" >/dev/null & receiver=$!
+  trap 'kill "$receiver" 2>/dev/null || true' EXIT
+fi
 
 port=18931
 wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/$1" && return 0; sleep 0.05; done; return 1; }
