@@ -129,6 +129,26 @@ async fn deliveries_commit_with_their_lead_and_a_duplicate_adds_none(url: String
     s.close().await.unwrap();
 }
 
+async fn a_full_claim_says_more_may_be_due_now(url: String) {
+    let s = store::open(&url).await.unwrap();
+    let ob = outbox(&["webhook:a", "email"]);
+    s.insert_lead_with(lead("a@x.com", "k1"), Some(ob))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let full = s.claim_deliveries(claim("w1", now, 1)).await.unwrap();
+    assert_eq!(full.deliveries.len(), 1);
+    assert_eq!(
+        full.next_due.map(|t| t.timestamp_millis()),
+        Some(now.timestamp_millis()),
+        "a full claim: claim again at once"
+    );
+    let rest = s.claim_deliveries(claim("w1", now, 5)).await.unwrap();
+    assert_eq!(rest.deliveries.len(), 1, "the other row");
+    assert_eq!(rest.next_due, None, "nothing else is pending");
+    s.close().await.unwrap();
+}
+
 async fn a_claim_leases_rows_to_one_worker_and_retries_come_due(url: String) {
     let s = store::open(&url).await.unwrap();
     let ob = outbox(&["webhook:a", "email"]);
@@ -419,6 +439,7 @@ macro_rules! on_both_stores {
 
 on_both_stores!(
     deliveries_commit_with_their_lead_and_a_duplicate_adds_none,
+    a_full_claim_says_more_may_be_due_now,
     a_claim_leases_rows_to_one_worker_and_retries_come_due,
     an_expired_lease_goes_to_another_worker,
     concurrent_claims_never_share_a_row,

@@ -115,10 +115,14 @@ impl Loop {
         let slots = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let this = Arc::new(self);
+        // Under a backlog, claiming one row each time one attempt ends makes every delivery
+        // cost the writer a claim transaction of its own; waiting until a quarter of the slots
+        // are free claims in batches, and costs a new lead nothing while attempts are quick.
+        let batch = (this.options.concurrency / 4).max(1);
         while !*stopped.borrow() {
             let mut wait = this.options.poll;
             let free = slots.available_permits();
-            if free > 0 {
+            if free > 0 && (tasks.is_empty() || free >= batch) {
                 match this.claim(free).await {
                     Ok(claimed) => {
                         for d in claimed.deliveries {

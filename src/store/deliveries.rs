@@ -108,7 +108,9 @@ pub struct Claimed {
     /// The rows now leased to the claimant.
     pub deliveries: Vec<ClaimedDelivery>,
     /// When the next pending row not claimed now falls due (its next attempt, or its lease's
-    /// end), if there is one: the worker sleeps until then.
+    /// end), if there is one: the worker sleeps until then. A claim that took as many rows as
+    /// it asked for answers the claim's own time: more may be due at once, and finding the
+    /// next due time would read every pending row.
     pub next_due: Option<DateTime<Utc>>,
 }
 

@@ -78,7 +78,14 @@ pub(super) async fn claim(client: &tokio_postgres::Client, c: &Claim) -> StoreRe
             created_at: from_ms(r.get(7)).unwrap_or_default(),
             first_attempt_at: from_ms(r.get(8)),
         })
-        .collect();
+        .collect::<Vec<_>>();
+    if deliveries.len() as u32 >= c.limit {
+        // A full claim: more rows may be due now (see the SQLite store's claim).
+        return Ok(Claimed {
+            deliveries,
+            next_due: Some(c.now),
+        });
+    }
     let next: Option<i64> = client
         .query_one(
             "SELECT MIN(GREATEST(next_attempt_ms, coalesce(lease_until_ms, 0)))::BIGINT FROM deliveries

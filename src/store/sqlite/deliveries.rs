@@ -104,6 +104,14 @@ fn claim(tx: &Connection, c: &Claim) -> rusqlite::Result<Claimed> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    if deliveries.len() as u32 >= c.limit {
+        // A full claim: more rows may be due now. The look-up below reads every pending row,
+        // which under a backlog would cost more than the claim itself.
+        return Ok(Claimed {
+            deliveries,
+            next_due: Some(c.now),
+        });
+    }
     let next: Option<i64> = tx
         .prepare_cached(
             "SELECT MIN(max(next_attempt_ms, coalesce(lease_until_ms, 0))) FROM deliveries
