@@ -401,26 +401,6 @@ impl Drop for Smtp {
     }
 }
 
-/// A Python that has aiosmtpd (the first `python3` on the PATH may be another one than the
-/// system's, which Debian's python3-aiosmtpd installs into), or a loud skip.
-fn python_with_aiosmtpd() -> Option<&'static str> {
-    let found = ["python3", "/usr/bin/python3"].into_iter().find(|py| {
-        Command::new(py)
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("SPLITMARK_REQUIRE_SMTP").is_err(),
-            "SPLITMARK_REQUIRE_SMTP is set but python3 -m aiosmtpd is not available"
-        );
-        eprintln!("\n*** SKIPPED: the e-mail delivery test needs python3-aiosmtpd ***\n");
-    }
-    found
-}
-
 /// A real SMTP server on loopback; returns it, its port and what it printed so far.
 fn start_smtp(python: &str) -> (Smtp, u16, std::sync::Arc<std::sync::Mutex<String>>) {
     let port = free_port();
@@ -477,7 +457,7 @@ fn wait_for_mail(mail: &std::sync::Mutex<String>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
-    let Some(python) = python_with_aiosmtpd() else {
+    let Some(python) = common::smtp::python_with_aiosmtpd("the e-mail delivery test") else {
         return;
     };
     let (_smtp, port, mail) = start_smtp(python);
@@ -663,7 +643,7 @@ async fn the_dashboard_lists_deliveries_and_redelivers_from_its_own_origin_only(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_webhook_does_not_delay_the_email() {
-    let Some(python) = python_with_aiosmtpd() else {
+    let Some(python) = common::smtp::python_with_aiosmtpd("the e-mail delivery test") else {
         return;
     };
     let (_smtp, port, mail) = start_smtp(python);

@@ -2,6 +2,9 @@
 //! handler in tests/py/smtp_sink.py writing each message to a file). Skips loudly without
 //! aiosmtpd unless `SPLITMARK_REQUIRE_SMTP` is set (CI installs it).
 
+#[path = "common/smtp.rs"]
+mod smtp;
+
 use splitmark::config::Config;
 use splitmark::delivery::{Deliverer, Labels, Outcome, Targets, Timeouts};
 use splitmark::forms::FormSpec;
@@ -10,25 +13,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// A Python with aiosmtpd, or a loud skip.
-fn python() -> Option<&'static str> {
-    let found = ["python3", "/usr/bin/python3"].into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("SPLITMARK_REQUIRE_SMTP").is_err(),
-            "SPLITMARK_REQUIRE_SMTP is set but no python3 can import aiosmtpd"
-        );
-        eprintln!("\n*** SKIPPED: e-mail delivery tests need python3-aiosmtpd ***\n");
-    }
-    found
-}
 
 /// The SMTP server; killed (by its PID, through the child handle) when dropped.
 struct Smtp {
@@ -176,7 +160,9 @@ const LEAD_ID: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 
 #[tokio::test]
 async fn the_sales_inbox_gets_both_parts_with_labels_and_reply_to_the_lead() {
-    let Some(python) = python() else { return };
+    let Some(python) = smtp::python_with_aiosmtpd("e-mail delivery tests") else {
+        return;
+    };
     let smtp = Smtp::start(python).await;
     let t = targets(
         format!("smtp://127.0.0.1:{}", smtp.port),
@@ -248,7 +234,9 @@ async fn the_sales_inbox_gets_both_parts_with_labels_and_reply_to_the_lead() {
 
 #[tokio::test]
 async fn a_refused_recipient_and_a_server_that_is_down_are_retried() {
-    let Some(python) = python() else { return };
+    let Some(python) = smtp::python_with_aiosmtpd("e-mail delivery tests") else {
+        return;
+    };
     let smtp = Smtp::start(python).await;
     let t = targets(
         format!("smtp://127.0.0.1:{}", smtp.port),
@@ -299,7 +287,9 @@ fn plain_smtp_to_a_remote_host_is_not_possible() {
 async fn starttls_and_implicit_tls_are_required_not_hoped_for() {
     use lettre::AsyncTransport;
     use splitmark::delivery::smtp::{Security, SmtpUrl};
-    let Some(python) = python() else { return };
+    let Some(python) = smtp::python_with_aiosmtpd("e-mail delivery tests") else {
+        return;
+    };
     // aiosmtpd here offers no STARTTLS: a required upgrade must fail rather than send in clear.
     let smtp = Smtp::start(python).await;
     for security in [Security::StartTls, Security::Implicit] {

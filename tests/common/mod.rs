@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod postgres;
 pub mod process;
+pub mod smtp;
 
 use scraper::{Html, Selector};
 use splitmark::site::{self, BuildOptions};
