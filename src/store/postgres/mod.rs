@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
+mod beacons;
 mod deliveries;
 mod retention;
 mod schema;
@@ -25,7 +26,7 @@ pub struct PgStore {
     pool: Pool,
     metrics: Arc<CommitMetrics>,
     beacons: Arc<BeaconQueue>,
-    /// Queued beacons go to [`beacon_writer`]; taken (closed) by [`Store::close`].
+    /// Queued beacons go to [`beacons::beacon_writer`]; taken (closed) by [`Store::close`].
     beacon_tx: std::sync::Mutex<Option<mpsc::UnboundedSender<(Exposure, Slot)>>>,
     beacon_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     config: tokio_postgres::Config,
@@ -38,52 +39,6 @@ pub struct PgStore {
 const EXPOSURE_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 1, $5)
      ON CONFLICT (experiment, visitor) DO UPDATE SET views = exposures.views + 1, last_ms = EXCLUDED.last_ms
      RETURNING variant, views";
-
-/// Most queued beacons written in one transaction.
-const BEACON_BATCH: usize = 512;
-
-/// Commits queued beacons in groups: whatever is waiting goes into one transaction, its
-/// statements pipelined on one connection. Ends when the store closes the queue, after
-/// writing everything sent before.
-async fn beacon_writer(
-    pool: Pool,
-    metrics: Arc<CommitMetrics>,
-    mut rx: mpsc::UnboundedReceiver<(Exposure, Slot)>,
-) {
-    let mut batch = Vec::with_capacity(BEACON_BATCH);
-    while rx.recv_many(&mut batch, BEACON_BATCH).await > 0 {
-        let started = Instant::now();
-        match write_beacons(&pool, &batch).await {
-            Ok(()) => metrics.observe(started.elapsed().as_secs_f64(), batch.len()),
-            Err(e) => {
-                eprintln!(
-                    "storage error: {} queued exposures were not stored: {e}",
-                    batch.len()
-                );
-                batch.drain(..).for_each(|(_, slot)| slot.lost());
-            }
-        }
-        batch.clear();
-    }
-}
-
-async fn write_beacons(pool: &Pool, batch: &[(Exposure, Slot)]) -> StoreResult<()> {
-    let mut client = pool.get().await.map_err(unavailable)?;
-    let tx = client.transaction().await.map_err(db_err)?;
-    let stmt = tx.prepare_cached(EXPOSURE_SQL).await.map_err(db_err)?;
-    let rows: Vec<_> = batch
-        .iter()
-        .map(|(e, _)| (e, e.at.timestamp_millis()))
-        .collect();
-    let (t, st) = (&tx, &stmt);
-    futures_util::future::try_join_all(rows.iter().map(|(e, ms)| async move {
-        t.query_one(st, &[&e.experiment, &e.visitor, &e.variant, ms, &e.page])
-            .await
-    }))
-    .await
-    .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)
-}
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -101,7 +56,7 @@ impl PgStore {
             .map_err(unavailable)?;
         let metrics = Arc::new(CommitMetrics::default());
         let (beacon_tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(beacon_writer(pool.clone(), metrics.clone(), rx));
+        let task = tokio::spawn(beacons::beacon_writer(pool.clone(), metrics.clone(), rx));
         let store = PgStore {
             pool,
             metrics,
