@@ -186,6 +186,62 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM deliveries WHERE lead_id = OLD.id;
     END;
     "#,
+    // 8: the sales funnel behind each lead, double opt-in and named users.
+    // - Stage changes are events (`lead_events`, the history, idempotent by `event_id`). The
+    //   lead carries what derives from them, kept in the event's transaction, so the sales
+    //   queue and the reports read one row per lead: the current stage and its time, the
+    //   first time each step was reached (once reached, always counted), and the values of
+    //   the opportunity and the deal in the minor units of `currency`.
+    // - `confirmation` is NULL where the form does not ask for it, else 'unconfirmed' or
+    //   'confirmed' (at `confirmed_ms`); `form_version` hashes the form's spec as shown, for
+    //   the consent proof.
+    // - The sales queue (uncontacted leads, oldest first) reads a partial index that holds
+    //   only the uncontacted: new leads append at its end, contacted ones leave it.
+    // - Users sign in to the dashboard with a secret of which only the hash is kept;
+    //   `created_ms` is in every session, so removing (or re-adding) a user ends its sessions.
+    r#"
+    ALTER TABLE leads ADD COLUMN stage TEXT NOT NULL DEFAULT 'new';
+    ALTER TABLE leads ADD COLUMN stage_ms INTEGER;
+    ALTER TABLE leads ADD COLUMN contacted_ms INTEGER;
+    ALTER TABLE leads ADD COLUMN sales_qualified_ms INTEGER;
+    ALTER TABLE leads ADD COLUMN opportunity_ms INTEGER;
+    ALTER TABLE leads ADD COLUMN customer_ms INTEGER;
+    ALTER TABLE leads ADD COLUMN disqualified_ms INTEGER;
+    ALTER TABLE leads ADD COLUMN pipeline_minor INTEGER;
+    ALTER TABLE leads ADD COLUMN revenue_minor INTEGER;
+    ALTER TABLE leads ADD COLUMN currency TEXT;
+    ALTER TABLE leads ADD COLUMN confirmation TEXT;
+    ALTER TABLE leads ADD COLUMN confirmed_ms INTEGER;
+    ALTER TABLE leads ADD COLUMN form_version TEXT;
+    CREATE INDEX leads_uncontacted ON leads (received_ms) WHERE contacted_ms IS NULL;
+    CREATE TABLE lead_events (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL,
+        event_id TEXT NOT NULL UNIQUE,
+        stage TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        recorded_ms INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        value_minor INTEGER,
+        currency TEXT,
+        reason TEXT,
+        note TEXT
+    );
+    CREATE INDEX lead_events_lead ON lead_events (lead_id, at_ms);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    DROP TRIGGER leads_delete_deliveries;
+    CREATE TRIGGER leads_delete_dependents AFTER DELETE ON leads
+    BEGIN
+        DELETE FROM deliveries WHERE lead_id = OLD.id;
+        DELETE FROM lead_events WHERE lead_id = OLD.id;
+    END;
+    "#,
 ];
 
 /// The schema version this build expects.
@@ -250,7 +306,7 @@ mod tests {
                 &c,
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads' ORDER BY name"
             ),
-            ["leads_form", "leads_received"],
+            ["leads_form", "leads_received", "leads_uncontacted"],
             "no index on a random key (visitor, email, dedupe key, id) is left"
         );
         let n: i64 = c
@@ -302,6 +358,32 @@ mod tests {
         // Deleting a lead is no longer tied to the outbox by a foreign key.
         c.execute("DELETE FROM leads WHERE id = 'l1'", []).unwrap();
         assert_eq!(texts(&c, "PRAGMA foreign_key_check"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn deleting_a_lead_takes_its_stage_history_and_deliveries() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        c.execute_batch(
+            "INSERT INTO leads (id, received_at, received_ms, form, answers, score, qualified, dedupe_key)
+                 VALUES ('l1', 'at', 1, 'f', '{}', 0, 0, 'k'), ('l2', 'at', 2, 'f', '{}', 0, 0, 'k2');
+             INSERT INTO lead_events (lead_id, event_id, stage, at_ms, recorded_ms, source, actor)
+                 VALUES ('l1', 'e1', 'contacted', 5, 5, 'api', 'admin'), ('l2', 'e2', 'contacted', 5, 5, 'api', 'admin');
+             INSERT INTO deliveries (lead_id, event_id, event_type, target, body, created_ms)
+                 VALUES ('l1', 'd1', 'lead.created', 'hook', '{}', 1);
+             DELETE FROM leads WHERE id = 'l1';",
+        )
+        .unwrap();
+        assert_eq!(texts(&c, "SELECT lead_id FROM lead_events"), ["l2"]);
+        assert_eq!(
+            texts(&c, "SELECT CAST(count(*) AS TEXT) FROM deliveries"),
+            ["0"]
+        );
+        assert_eq!(
+            texts(&c, "SELECT stage FROM leads"),
+            ["new"],
+            "a lead starts as new"
+        );
     }
 
     #[test]

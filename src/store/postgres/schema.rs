@@ -91,6 +91,45 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id);
 "#,
+    // 3: the sales funnel behind each lead, double opt-in and named users; the same shape
+    // as SQLite's schema 8 (see store/schema.rs for what each column means).
+    r#"
+    ALTER TABLE leads ADD COLUMN stage TEXT NOT NULL DEFAULT 'new';
+    ALTER TABLE leads ADD COLUMN stage_ms BIGINT;
+    ALTER TABLE leads ADD COLUMN contacted_ms BIGINT;
+    ALTER TABLE leads ADD COLUMN sales_qualified_ms BIGINT;
+    ALTER TABLE leads ADD COLUMN opportunity_ms BIGINT;
+    ALTER TABLE leads ADD COLUMN customer_ms BIGINT;
+    ALTER TABLE leads ADD COLUMN disqualified_ms BIGINT;
+    ALTER TABLE leads ADD COLUMN pipeline_minor BIGINT;
+    ALTER TABLE leads ADD COLUMN revenue_minor BIGINT;
+    ALTER TABLE leads ADD COLUMN currency TEXT;
+    ALTER TABLE leads ADD COLUMN confirmation TEXT;
+    ALTER TABLE leads ADD COLUMN confirmed_ms BIGINT;
+    ALTER TABLE leads ADD COLUMN form_version TEXT;
+    CREATE INDEX leads_uncontacted ON leads (received_ms) WHERE contacted_ms IS NULL;
+    CREATE TABLE lead_events (
+        id BIGSERIAL PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL UNIQUE,
+        stage TEXT NOT NULL,
+        at_ms BIGINT NOT NULL,
+        recorded_ms BIGINT NOT NULL,
+        source TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        value_minor BIGINT,
+        currency TEXT,
+        reason TEXT,
+        note TEXT
+    );
+    CREATE INDEX lead_events_lead ON lead_events (lead_id, at_ms);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_ms BIGINT NOT NULL
+    );
+"#,
 ];
 
 /// Brings the schema to the newest version, one migrator at a time across instances.

@@ -26,7 +26,7 @@ fn scope_sql(scope: &LeadScope) -> (&'static str, String) {
 
 /// Deletes the leads of one rule, chunk by chunk, with their deliveries (which hold a copy
 /// of the lead). The deliveries go first, by lead id, so they can be counted; the
-/// `leads_delete_deliveries` trigger would take them anyway.
+/// `leads_delete_dependents` trigger would take them anyway.
 fn purge_leads(
     conn: &Connection,
     rule: &LeadRule,

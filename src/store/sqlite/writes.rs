@@ -214,7 +214,7 @@ pub(super) fn erase(conn: &Connection, e: &Erasure) -> rusqlite::Result<u64> {
             &[&e.email],
         )?;
     }
-    // Their deliveries hold a copy of the lead: the `leads_delete_deliveries` trigger takes
+    // Their deliveries hold a copy of the lead: the `leads_delete_dependents` trigger takes
     // them with the leads.
     Ok(ids.len() as u64)
 }
