@@ -93,6 +93,8 @@ impl App {
             spam_reason: None,
             consent: None,
             dedupe_key: String::new(),
+            confirmation: None,
+            form_version: None,
         };
         // The success answer needs the page after the lead has gone to the store.
         let page = base.page.clone();
@@ -102,6 +104,8 @@ impl App {
                 answers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             let lead = NewLead {
                 dedupe_key: dedupe_key(form_id, base.visitor.as_deref(), &raw),
+                confirmation: None,
+                form_version: None,
                 answers: raw,
                 spam_reason: Some("honeypot".into()),
                 ..base
@@ -154,6 +158,8 @@ impl App {
         };
         let lead = NewLead {
             dedupe_key: dedupe_key(form_id, base.visitor.as_deref(), &valid.answers),
+            confirmation: None,
+            form_version: None,
             answers: valid.answers,
             email: valid.email,
             consent: valid.consent,
