@@ -124,11 +124,17 @@ pub async fn build_app(
             eprintln!("{line}");
         }
     }
+    let opt_in =
+        crate::delivery::opt_in::OptIn::from_config(&config, &manifest.forms, &targets, &|k| {
+            std::env::var(k).ok()
+        })
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
     let delivery = crate::delivery::Deliverer::new(
         targets,
         crate::delivery::dashboard_base(&config),
         crate::delivery::Labels::from_manifest(&manifest),
-    );
+    )
+    .with_opt_in(opt_in);
     let url = db_url(&opts.root, opts.db.as_deref());
     let store = crate::store::open(&url)
         .await

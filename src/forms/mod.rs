@@ -41,8 +41,8 @@ mod version;
 pub use meta::{cut_chars, split_meta, Meta, META_FIELDS};
 pub use render::{apply_texts, render_form, FormRender, FormTexts, Prefill};
 pub use score::Score;
-pub use version::form_version;
 pub use validate::{Answers, FieldError, FieldErrors, ValidLead};
+pub use version::form_version;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

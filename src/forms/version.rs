@@ -65,11 +65,19 @@ mod tests {
         assert_eq!(form_version(&demo()), base, "stable");
         let mut consent = demo();
         consent.fields[5].label = "You may e-mail me.".into();
-        assert_ne!(form_version(&consent), base, "the consent text is part of it");
+        assert_ne!(
+            form_version(&consent),
+            base,
+            "the consent text is part of it"
+        );
         let mut rules = demo();
         rules.qualification = None;
         rules.retain_days = Some(3);
         rules.success_url = None;
-        assert_eq!(form_version(&rules), base, "scoring and storage are not shown");
+        assert_eq!(
+            form_version(&rules),
+            base,
+            "scoring and storage are not shown"
+        );
     }
 }

@@ -42,6 +42,7 @@ impl App {
     /// Stores a new (not spam) lead with the deliveries its targets want, in one transaction.
     pub(super) async fn store_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
         let outbox = crate::delivery::outbox::outbox_for(self.delivery.targets(), &lead);
+        let outbox = self.lead_outbox(&lead, outbox)?;
         self.store.insert_lead_with(lead, outbox).await
     }
 

@@ -104,8 +104,6 @@ impl App {
                 answers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             let lead = NewLead {
                 dedupe_key: dedupe_key(form_id, base.visitor.as_deref(), &raw),
-                confirmation: None,
-                form_version: None,
                 answers: raw,
                 spam_reason: Some("honeypot".into()),
                 ..base
@@ -156,10 +154,13 @@ impl App {
             (None, Some(_)) => Some(AttributionFlag::UnknownExperiment),
             (None, None) => None,
         };
+        let form_version = Some(super::opt_in::shown_version(
+            &manifest, form_id, form, &base,
+        ));
         let lead = NewLead {
+            confirmation: super::opt_in::initial_confirmation(form),
+            form_version,
             dedupe_key: dedupe_key(form_id, base.visitor.as_deref(), &valid.answers),
-            confirmation: None,
-            form_version: None,
             answers: valid.answers,
             email: valid.email,
             consent: valid.consent,

@@ -466,7 +466,9 @@ impl Store for SqliteStore {
         });
         match self.delivery_op(op).await? {
             deliveries::DeliveryAnswer::Confirmed(outcome) => Ok(outcome),
-            _ => Err(StoreError::Database("confirming answered something else".into())),
+            _ => Err(StoreError::Database(
+                "confirming answered something else".into(),
+            )),
         }
     }
 
