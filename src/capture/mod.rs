@@ -280,7 +280,17 @@ pub fn report_command(
             .ok_or_else(|| anyhow::anyhow!("no experiment {id:?} in the built site"))?],
         None => manifest.experiments.iter().collect(),
     };
-    if chosen.is_empty() {
+    // The whole-site report also counts the double opt-in forms' confirmations.
+    let opt_in_forms: Vec<String> = match experiment {
+        Some(_) => Vec::new(),
+        None => manifest
+            .forms
+            .iter()
+            .filter(|(_, f)| f.double_opt_in)
+            .map(|(id, _)| id.clone())
+            .collect(),
+    };
+    if chosen.is_empty() && (opt_in_forms.is_empty() || as_json) {
         println!("The built site has no experiments.");
         return Ok(());
     }
@@ -305,6 +315,11 @@ pub fn report_command(
         } else {
             for r in &reports {
                 println!("{}", crate::report::render_table(r));
+            }
+            if !opt_in_forms.is_empty() {
+                use crate::report::opt_in::{per_form, render_confirmations};
+                let counts = store.confirmation_counts().await?;
+                println!("{}", render_confirmations(&per_form(&counts, &opt_in_forms)));
             }
         }
         store.close().await?;

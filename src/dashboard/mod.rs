@@ -6,6 +6,7 @@
 //! templates only as values, which tera escapes.
 
 pub mod charts;
+mod consent;
 mod deliveries;
 mod experiments;
 pub mod funnel;

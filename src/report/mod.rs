@@ -6,6 +6,7 @@ use crate::stats;
 use crate::store::VariantCounts;
 use serde::Serialize;
 
+pub mod opt_in;
 mod text;
 pub use text::{chance_pct, group, opt, pct, render_table, status_name};
 

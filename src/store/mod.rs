@@ -141,10 +141,10 @@ pub struct NewLead {
     pub dedupe_key: String,
     /// Double opt-in state: `None` where the form does not ask for it; a new lead of a
     /// double opt-in form is stored [`Confirmation::Unconfirmed`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub confirmation: Option<Confirmation>,
     /// The form's version as shown ([`crate::forms::form_version`]), for the consent proof.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub form_version: Option<String>,
 }
 
@@ -319,7 +319,7 @@ pub struct Lead {
     #[serde(flatten)]
     pub lead: NewLead,
     /// When the lead clicked its confirmation link (double opt-in).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 

@@ -220,7 +220,19 @@ impl App {
             Ok(r) => r,
             Err(err) => return self.store_error(&err),
         };
-        let funnel = dashboard::funnel::build(&rows, dash.costs());
+        let mut funnel = dashboard::funnel::build(&rows, dash.costs());
+        let opt_in: Vec<String> = manifest
+            .forms
+            .iter()
+            .filter(|(_, f)| f.double_opt_in)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !opt_in.is_empty() {
+            match self.store.confirmation_counts().await {
+                Ok(c) => funnel.confirmations = crate::report::opt_in::per_form(&c, &opt_in),
+                Err(err) => return self.store_error(&err),
+            }
+        }
         html(StatusCode::OK, dash.overview(&views, &funnel))
     }
 

@@ -76,7 +76,10 @@ impl App {
                     Ok(false) => self.reject(
                         StatusCode::NOT_FOUND,
                         "unknown_delivery",
-                        &format!("there is no delivery {id}"),
+                        &format!(
+                            "there is no delivery {id} to redeliver (a held delivery goes out \
+                             when its lead confirms, not before)"
+                        ),
                     ),
                     Err(e) => self.store_error(&e),
                 }
@@ -99,7 +102,7 @@ impl App {
                     return self.reject(
                         StatusCode::BAD_REQUEST,
                         "bad_status",
-                        "status is pending, delivered or failed",
+                        "status is pending, held, delivered or failed",
                     )
                 }
             },
