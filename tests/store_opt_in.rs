@@ -10,8 +10,8 @@
 mod pg;
 use chrono::{DateTime, Duration, Utc};
 use splitmark::store::{
-    self, Claim, ConfirmOutcome, Confirmation, DeliveryQuery, DeliveryStatus, NewDelivery,
-    NewLead, Outbox, SharedStore, Utm,
+    self, Claim, ConfirmOutcome, Confirmation, DeliveryQuery, DeliveryStatus, NewDelivery, NewLead,
+    Outbox, SharedStore, Utm,
 };
 
 fn lead(email: &str, key: &str, confirmation: Option<Confirmation>) -> NewLead {
@@ -148,9 +148,17 @@ async fn confirming_releases_held_deliveries_once(url: String) {
         stored.confirmed_at.map(|t| t.timestamp_millis()),
         Some(at.timestamp_millis())
     );
-    match s.confirm_lead(&r.id, at + Duration::hours(1)).await.unwrap() {
+    match s
+        .confirm_lead(&r.id, at + Duration::hours(1))
+        .await
+        .unwrap()
+    {
         ConfirmOutcome::AlreadyConfirmed { at: Some(t) } => {
-            assert_eq!(t.timestamp_millis(), at.timestamp_millis(), "the first time stays")
+            assert_eq!(
+                t.timestamp_millis(),
+                at.timestamp_millis(),
+                "the first time stays"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -208,7 +216,10 @@ async fn erasure_takes_held_deliveries_and_the_confirmation_mail(url: String) {
         .unwrap();
     assert_eq!(rows(&s, &r.id).await.len(), 2);
     assert_eq!(s.erase_leads("gone@x.com").await.unwrap(), 1);
-    assert!(rows(&s, &r.id).await.is_empty(), "held and confirmation rows go");
+    assert!(
+        rows(&s, &r.id).await.is_empty(),
+        "held and confirmation rows go"
+    );
     assert_eq!(rows(&s, &keep.id).await.len(), 2, "another lead's stay");
     assert_eq!(
         s.confirm_lead(&r.id, Utc::now()).await.unwrap(),

@@ -319,7 +319,10 @@ pub fn report_command(
             if !opt_in_forms.is_empty() {
                 use crate::report::opt_in::{per_form, render_confirmations};
                 let counts = store.confirmation_counts().await?;
-                println!("{}", render_confirmations(&per_form(&counts, &opt_in_forms)));
+                println!(
+                    "{}",
+                    render_confirmations(&per_form(&counts, &opt_in_forms))
+                );
             }
         }
         store.close().await?;

@@ -60,7 +60,10 @@ mod tests {
         let rows = per_form(&counts, &["news".into(), "webinar".into()]);
         let text = render_confirmations(&rows);
         let news = text.lines().find(|l| l.contains("news")).unwrap();
-        assert!(news.contains(" 3 ") && news.contains(" 1 ") && news.contains("25"), "{text}");
+        assert!(
+            news.contains(" 3 ") && news.contains(" 1 ") && news.contains("25"),
+            "{text}"
+        );
         let web = text.lines().find(|l| l.contains("webinar")).unwrap();
         assert!(web.contains('—'), "{text}");
     }

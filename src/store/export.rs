@@ -86,7 +86,9 @@ fn csv_record(l: &Lead) -> [String; 23] {
         o(&n.spam_reason),
         o(&n.consent),
         neutralize_cell(&serde_json::Value::Object(n.answers.clone()).to_string()),
-        n.confirmation.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        n.confirmation
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
         l.confirmed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         o(&n.form_version),
     ]
