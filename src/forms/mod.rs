@@ -237,7 +237,11 @@ pub struct FormSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_days: Option<u32>,
     /// Double opt-in: the lead confirms its address through a link before it is delivered.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "opt_in::true_or_false"
+    )]
     pub double_opt_in: bool,
     /// Hours the confirmation link stays valid (default [`DEFAULT_CONFIRM_HOURS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,6 +2,13 @@
 
 use super::{FieldType, FormSpec, DEFAULT_CONFIRM_HOURS};
 
+/// Reads `double_opt_in`, with an error that names the setting.
+pub(super) fn true_or_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    use serde::Deserialize;
+    bool::deserialize(d)
+        .map_err(|_| serde::de::Error::custom("double_opt_in must be true or false"))
+}
+
 /// The longest a confirmation link may stay valid: a year.
 const MAX_CONFIRM_HOURS: u32 = 24 * 366;
 
@@ -102,6 +109,6 @@ mod tests {
         ));
         assert!(e[0].contains("confirm_subject must not be empty"), "{e:?}");
         let e = errors(&format!("double_opt_in = \"yes\"\n{EMAIL}"));
-        assert!(e[0].contains("double_opt_in"), "{e:?}");
+        assert!(e[0].contains("double_opt_in must be true or false"), "{e:?}");
     }
 }
