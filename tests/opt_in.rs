@@ -517,9 +517,9 @@ fn refused(site: &Site, env: &[(&str, &str)]) -> String {
 
 #[test]
 fn double_opt_in_without_smtp_or_key_refuses_to_start() {
-    let no_email = site(&format!(
-        "[[capture.webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\nsecret_env = \"SALES_HOOK_SECRET\"\n"
-    ));
+    let no_email = site(
+        "[[capture.webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\nsecret_env = \"SALES_HOOK_SECRET\"\n",
+    );
     let e = refused(&no_email, &[("SPLITMARK_CONFIRM_KEY", KEY)]);
     assert!(
         e.contains("splitmark.toml")

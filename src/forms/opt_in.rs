@@ -109,6 +109,9 @@ mod tests {
         ));
         assert!(e[0].contains("confirm_subject must not be empty"), "{e:?}");
         let e = errors(&format!("double_opt_in = \"yes\"\n{EMAIL}"));
-        assert!(e[0].contains("double_opt_in must be true or false"), "{e:?}");
+        assert!(
+            e[0].contains("double_opt_in must be true or false"),
+            "{e:?}"
+        );
     }
 }
