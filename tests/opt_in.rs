@@ -341,12 +341,14 @@ async fn the_lead_confirms_by_link_and_only_then_sales_hears_of_it_once() {
     assert_eq!(counts, ["news", "1", "0"], "{overview}");
 
     // The click: a page in the site's layout, and the held webhook goes out once.
+    let clicked = std::time::Instant::now();
     let (status, page) = cap.open(&token).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Your e-mail address is confirmed."), "{page}");
     assert!(page.contains("data-state=\"confirmed\""), "{page}");
     assert!(page.contains("<title>"), "the site's layout: {page}");
     let hits = rx.wait_for("the released webhook", |h| !h.is_empty()).await;
+    eprintln!("click to released webhook: {:?}", clicked.elapsed());
     assert!(verify(SECRET, &hits[0]));
     assert_eq!(hits[0].json()["type"], "lead.created");
     assert_eq!(hits[0].json()["data"]["id"], id.as_str());

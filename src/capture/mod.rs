@@ -129,6 +129,9 @@ pub async fn build_app(
             std::env::var(k).ok()
         })
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
+    if let Some(o) = &opt_in {
+        eprintln!("{}", o.describe());
+    }
     let delivery = crate::delivery::Deliverer::new(
         targets,
         crate::delivery::dashboard_base(&config),

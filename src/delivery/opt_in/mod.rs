@@ -101,6 +101,16 @@ impl OptIn {
         }))
     }
 
+    /// The start-up line: where links point and how mail goes out.
+    pub fn describe(&self) -> String {
+        format!(
+            "double opt-in: confirmation links to {}{CONFIRM_PATH}…, mail via {} from {}",
+            self.base.trim_end_matches('/'),
+            self.smtp.describe(),
+            self.from.email
+        )
+    }
+
     /// The built-in wording in the site's language.
     pub fn texts(&self) -> &'static texts::Texts {
         texts::for_language(&self.language)
