@@ -1,10 +1,12 @@
 //! Routing and handlers of the capture server.
 
+mod access;
 mod admin;
 mod dashboard;
 mod dashboard_deliveries;
 mod deliveries;
 mod events;
+mod identity;
 mod network;
 mod pages;
 mod plain;
@@ -53,6 +55,7 @@ pub struct App {
     pages: super::form_pages::FormPages,
     delivery: Arc<crate::delivery::Deliverer>,
     delivery_metrics: Arc<crate::delivery::metrics::DeliveryMetrics>,
+    identity: identity::Identity,
 }
 
 /// What the App needs to start.
@@ -77,6 +80,8 @@ pub struct AppParts {
     pub pages: super::form_pages::FormPages,
     /// Where leads are delivered (the outbox rows are decided from its targets).
     pub delivery: crate::delivery::Deliverer,
+    /// The key that signs named users' dashboard sessions.
+    pub session_key: crate::users::keys::SessionKey,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -141,6 +146,7 @@ impl App {
             pages: p.pages,
             delivery: Arc::new(p.delivery),
             delivery_metrics: Arc::default(),
+            identity: identity::Identity::new(p.session_key),
         }
     }
 
@@ -224,7 +230,7 @@ impl App {
                     || p.starts_with("/api/v1/leads")
                     || p.starts_with("/api/v1/deliveries") =>
             {
-                Box::pin(self.admin(req)).await
+                Box::pin(self.admin(req, peer)).await
             }
             (_, p) if crate::dashboard::is_dashboard_path(p) => {
                 Box::pin(self.dashboard(req, peer)).await
@@ -236,7 +242,7 @@ impl App {
                     &json!({"status": "unavailable", "error": e.to_string()}),
                 ),
             },
-            (&Method::GET, "/metrics") => self.metrics_for_admin(&req).await,
+            (&Method::GET, "/metrics") => self.metrics_for_admin(&req, peer).await,
             (_, p) if p.starts_with("/api/") => {
                 if public_api {
                     self.reject(
