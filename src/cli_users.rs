@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn the_flag_wins_over_the_environment() {
         let env = |k: &str| (k == DB_VAR).then(|| "postgres://env".to_owned());
-        assert_eq!(db_or_env(Some("sqlite:x"), &env).as_deref(), Some("sqlite:x"));
+        assert_eq!(
+            db_or_env(Some("sqlite:x"), &env).as_deref(),
+            Some("sqlite:x")
+        );
         assert_eq!(db_or_env(None, &env).as_deref(), Some("postgres://env"));
         assert_eq!(db_or_env(None, &|_| None), None);
     }
@@ -123,6 +126,9 @@ mod tests {
             role: "sales".into(),
             created_ms: 0,
         }]);
-        assert_eq!(t, "NAME   ROLE   CREATED\nalice  sales  1970-01-01 00:00:00 UTC\n");
+        assert_eq!(
+            t,
+            "NAME   ROLE   CREATED\nalice  sales  1970-01-01 00:00:00 UTC\n"
+        );
     }
 }

@@ -63,7 +63,10 @@ pub fn issue_user(key: &[u8; 32], name: &str, created_ms: i64, now: i64) -> Stri
     let sig = user_mac(key, expires, created_ms, name)
         .finalize()
         .into_bytes();
-    format!("{USER_PREFIX}{expires}.{created_ms}.{name}.{}", hex::encode(sig))
+    format!(
+        "{USER_PREFIX}{expires}.{created_ms}.{name}.{}",
+        hex::encode(sig)
+    )
 }
 
 /// The user name and `created_ms` of an unexpired user session signed with `key`
@@ -132,7 +135,11 @@ mod tests {
         for forged in [
             s.replace("bob.smith", "alice"),
             s.replace(".42.", ".43."),
-            s.replacen(&(1_000 + LIFETIME_SECS).to_string(), &(2_000 + LIFETIME_SECS).to_string(), 1),
+            s.replacen(
+                &(1_000 + LIFETIME_SECS).to_string(),
+                &(2_000 + LIFETIME_SECS).to_string(),
+                1,
+            ),
         ] {
             assert_eq!(verify_user(&key, &forged, 1_000), None, "{forged}");
         }

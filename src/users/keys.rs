@@ -98,7 +98,11 @@ mod tests {
     use super::*;
 
     fn env(secret: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
-        move |k| (k == SESSION_SECRET_VAR).then(|| secret.map(str::to_owned)).flatten()
+        move |k| {
+            (k == SESSION_SECRET_VAR)
+                .then(|| secret.map(str::to_owned))
+                .flatten()
+        }
     }
 
     #[test]
@@ -111,11 +115,17 @@ mod tests {
         assert_eq!(b.source(), KeySource::AdminToken);
         assert_eq!(
             b.bytes(),
-            SessionKey::from_env(Some("tok"), &env(None)).unwrap().bytes(),
+            SessionKey::from_env(Some("tok"), &env(None))
+                .unwrap()
+                .bytes(),
             "instances with one token share the key"
         );
         assert_ne!(a.bytes(), b.bytes());
-        assert_ne!(b.bytes().as_slice(), b"tok", "the key is derived, not the token");
+        assert_ne!(
+            b.bytes().as_slice(),
+            b"tok",
+            "the key is derived, not the token"
+        );
         let c = SessionKey::from_env(None, &env(None)).unwrap();
         assert_eq!(c.source(), KeySource::Random);
         assert_ne!(c.bytes(), SessionKey::random().bytes());

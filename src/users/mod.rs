@@ -251,7 +251,13 @@ mod tests {
 
     #[test]
     fn names_and_roles_are_checked() {
-        for good in ["alice", "a", "bob.smith", "x_1-2", &"a".repeat(MAX_NAME_LEN)] {
+        for good in [
+            "alice",
+            "a",
+            "bob.smith",
+            "x_1-2",
+            &"a".repeat(MAX_NAME_LEN),
+        ] {
             assert!(validate_name(good).is_ok(), "{good}");
         }
         for bad in [

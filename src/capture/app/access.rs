@@ -35,9 +35,7 @@ pub(super) fn api_action(
         Method::GET if under("/api/v1/leads/") => Action::ListLeads,
         Method::DELETE if path == "/api/v1/leads" => Action::EraseLeads,
         Method::POST if path == "/api/v1/lead-events" => Action::ChangeStage,
-        Method::POST if under("/api/v1/leads/") && path.ends_with("/events") => {
-            Action::ChangeStage
-        }
+        Method::POST if under("/api/v1/leads/") && path.ends_with("/events") => Action::ChangeStage,
         Method::GET if path == "/api/v1/deliveries" => Action::ListDeliveries,
         Method::POST if under("/api/v1/deliveries/") && path.ends_with("/redeliver") => {
             Action::Redeliver
@@ -79,13 +77,28 @@ mod tests {
     #[test]
     fn every_admin_endpoint_has_its_action() {
         use Action::*;
-        assert_eq!(api(Method::GET, "/api/v1/experiments", &[]), ViewExperiments);
-        assert_eq!(api(Method::GET, "/api/v1/experiments/hero/", &[]), ViewExperiments);
-        assert_eq!(api(Method::DELETE, "/api/v1/leads", &[("email", "a@b")]), EraseLeads);
+        assert_eq!(
+            api(Method::GET, "/api/v1/experiments", &[]),
+            ViewExperiments
+        );
+        assert_eq!(
+            api(Method::GET, "/api/v1/experiments/hero/", &[]),
+            ViewExperiments
+        );
+        assert_eq!(
+            api(Method::DELETE, "/api/v1/leads", &[("email", "a@b")]),
+            EraseLeads
+        );
         assert_eq!(api(Method::GET, "/api/v1/deliveries", &[]), ListDeliveries);
-        assert_eq!(api(Method::POST, "/api/v1/deliveries/7/redeliver", &[]), Redeliver);
+        assert_eq!(
+            api(Method::POST, "/api/v1/deliveries/7/redeliver", &[]),
+            Redeliver
+        );
         assert_eq!(api(Method::GET, "/metrics", &[]), ReadMetrics);
-        assert_eq!(api(Method::POST, "/api/v1/leads/x/events", &[]), ChangeStage);
+        assert_eq!(
+            api(Method::POST, "/api/v1/leads/x/events", &[]),
+            ChangeStage
+        );
         assert_eq!(api(Method::POST, "/api/v1/lead-events", &[]), ChangeStage);
         assert_eq!(api(Method::PUT, "/api/v1/experiments", &[]), Unlisted);
         assert_eq!(api(Method::POST, "/api/v1/leads", &[]), Unlisted);
@@ -108,14 +121,26 @@ mod tests {
         use Action::*;
         assert_eq!(dashboard_action(&Method::GET, "/admin/"), ViewReports);
         assert_eq!(dashboard_action(&Method::GET, "/admin/leads"), ListLeads);
-        assert_eq!(dashboard_action(&Method::GET, "/admin/leads/0190"), ListLeads);
-        assert_eq!(dashboard_action(&Method::GET, "/admin/leads.csv"), ExportLeads);
-        assert_eq!(dashboard_action(&Method::GET, "/admin/deliveries"), ListDeliveries);
+        assert_eq!(
+            dashboard_action(&Method::GET, "/admin/leads/0190"),
+            ListLeads
+        );
+        assert_eq!(
+            dashboard_action(&Method::GET, "/admin/leads.csv"),
+            ExportLeads
+        );
+        assert_eq!(
+            dashboard_action(&Method::GET, "/admin/deliveries"),
+            ListDeliveries
+        );
         assert_eq!(
             dashboard_action(&Method::POST, "/admin/deliveries/3/redeliver"),
             Redeliver
         );
-        assert_eq!(dashboard_action(&Method::POST, "/admin/leads/x/stage"), ChangeStage);
+        assert_eq!(
+            dashboard_action(&Method::POST, "/admin/leads/x/stage"),
+            ChangeStage
+        );
         assert_eq!(dashboard_action(&Method::GET, "/admin/users"), Unlisted);
     }
 }

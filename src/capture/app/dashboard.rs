@@ -187,7 +187,12 @@ impl App {
     }
 
     /// `POST /admin/login`: a user name and its secret, or no name and the admin token.
-    async fn login(&self, req: Request<Incoming>, peer: Client, dash: &Dashboard) -> Response<Body> {
+    async fn login(
+        &self,
+        req: Request<Incoming>,
+        peer: Client,
+        dash: &Dashboard,
+    ) -> Response<Body> {
         // Guessing is throttled like any other client request.
         if let Some(res) = self.rate_limited(peer) {
             return res;
@@ -200,8 +205,9 @@ impl App {
             self.body_timeout(),
         );
         let form = match body.await {
-            Ok(bytes) => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                .unwrap_or_default(),
+            Ok(bytes) => {
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).unwrap_or_default()
+            }
             Err(e) => {
                 let (status, _) = e.status();
                 return html(status, dash.login(Some(e.message())));

@@ -68,7 +68,10 @@ pub(super) async fn get(
 pub(super) async fn list(pool: &deadpool_postgres::Pool) -> StoreResult<Vec<UserRecord>> {
     let client = pool.get().await.map_err(unavailable)?;
     let rows = client
-        .query("SELECT name, role, created_ms FROM users ORDER BY name", &[])
+        .query(
+            "SELECT name, role, created_ms FROM users ORDER BY name",
+            &[],
+        )
         .await
         .map_err(db_err)?;
     Ok(rows.iter().map(record).collect())

@@ -1,0 +1,470 @@
+//! Named users against the real binary, on both stores: `splitmark user add|list|remove`,
+//! signing in to the dashboard and the admin API with the printed secret, the sales role
+//! refused what only admins may do (403), and removal or `--replace` ending access at once.
+
+mod common;
+use common::capture::DEMO_FORM;
+use common::process::{CaptureProcess, TOKEN};
+use common::*;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use std::process::{Command, Output};
+
+/// A Slack-format target on a closed local port: every lead gets a delivery row (pending,
+/// retried), which the redeliver checks need; no secret is involved.
+const SETUP: &str = "[capture]\nrate_limit_per_minute = 100000\nrate_limit_burst = 100000\n\
+allow_private_targets = true\n[[capture.webhooks]]\nurl = \"http://127.0.0.1:9/x\"\nformat = \"slack\"\n";
+
+/// How the CLI is given the database.
+#[derive(Clone, Copy)]
+enum DbArg {
+    Flag,
+    Env,
+}
+
+struct Cli {
+    root: std::path::PathBuf,
+    db: String,
+    how: DbArg,
+}
+
+impl Cli {
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_splitmark"));
+        cmd.arg("user").args(args).arg("--root").arg(&self.root);
+        cmd.env_remove("SPLITMARK_DB");
+        match self.how {
+            DbArg::Flag => cmd.args(["--db", &self.db]),
+            DbArg::Env => cmd.env("SPLITMARK_DB", &self.db),
+        };
+        cmd.output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "user {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "user {args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// Adds a user and returns the secret it printed (standard output holds nothing else).
+    fn add(&self, name: &str, role: &str, extra: &[&str]) -> String {
+        let mut args = vec!["add", name, "--role", role];
+        args.extend_from_slice(extra);
+        let out = self.ok(&args);
+        let secret = out.trim_end_matches('\n');
+        assert!(!secret.contains('\n'), "{out:?}");
+        assert_eq!(secret.len(), 43, "{secret:?}");
+        secret.to_owned()
+    }
+}
+
+struct Api {
+    http: Client,
+    base: String,
+}
+
+impl Api {
+    async fn get(&self, path: &str, bearer: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, bearer: &str) -> reqwest::Response {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asserts a 403 with the stable error code and a message naming the role.
+    async fn forbidden(&self, res: reqwest::Response, what: &str) {
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "forbidden", "{what}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("sales role"),
+            "{what}: {body}"
+        );
+    }
+
+    async fn login(&self, user: &str, secret: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/admin/login", self.base))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string([("user", user), ("token", secret)]).unwrap())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and returns the session cookie (`name=value`).
+    async fn session(&self, user: &str, secret: &str) -> String {
+        let r = self.login(user, secret).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-in of {user}");
+        assert_eq!(r.headers()[LOCATION], "/admin/");
+        let c = r.headers()[SET_COOKIE].to_str().unwrap();
+        assert!(
+            c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+            "{c}"
+        );
+        c.split(';').next().unwrap().to_owned()
+    }
+
+    async fn page(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+    ) -> (StatusCode, String) {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned());
+        let text = r.text().await.unwrap();
+        (status, location.unwrap_or(text))
+    }
+}
+
+/// The stored hash of `name`, read straight from the database.
+async fn stored_hash(db: &str, name: &str) -> String {
+    if let Some(path) = db.strip_prefix("sqlite:") {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.query_row(
+            "SELECT secret_hash FROM users WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap()
+    } else {
+        let c = common::postgres::client(db).await;
+        c.query_one("SELECT secret_hash FROM users WHERE name = $1", &[&name])
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+async fn users_end_to_end(db: String, how: DbArg) {
+    let site = Site::new(&[("splitmark.toml", &format!("{CONFIG}{SETUP}{DEMO_FORM}"))]);
+    site.build_ok();
+    let cli = Cli {
+        root: site.root().to_path_buf(),
+        db: db.clone(),
+        how,
+    };
+    if let DbArg::Flag = how {
+        assert!(
+            cli.fails(&["list"]).contains("there is no database"),
+            "the CLI never creates an empty database"
+        );
+    }
+    // The server runs throughout: users are added and removed beside it.
+    let server = CaptureProcess::start(&site, &db);
+    let api = Api {
+        http: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: server.base(),
+    };
+
+    // add, with its checks; list shows name, role and time, never a hash or a secret.
+    let alice = cli.add("alice", "sales", &[]);
+    let root = cli.add("ops.lead", "admin", &[]);
+    assert_ne!(alice, root);
+    assert!(cli
+        .fails(&["add", "alice", "--role", "sales"])
+        .contains("--replace"));
+    assert!(cli
+        .fails(&["add", "Alice!", "--role", "sales"])
+        .contains("not a user name"));
+    assert!(cli
+        .fails(&["add", "admin", "--role", "admin"])
+        .contains("shared admin token"));
+    assert!(cli
+        .fails(&["add", "bob", "--role", "boss"])
+        .contains("not a role"));
+    let list = cli.ok(&["list"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("ROLE") && lines[0].contains("CREATED")
+    );
+    assert!(
+        lines[1].starts_with("alice ") && lines[1].contains(" sales "),
+        "{list}"
+    );
+    assert!(
+        lines[2].starts_with("ops.lead ") && lines[2].contains(" admin "),
+        "{list}"
+    );
+    assert!(!list.contains("argon2") && !list.contains(&alice), "{list}");
+    let hash = stored_hash(&db, "alice").await;
+    assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+    assert!(!hash.contains(&alice));
+
+    // A lead, with one delivery row.
+    let r = api
+        .http
+        .post(format!("{}/api/v1/forms/demo", api.base))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body("email=lead%40example.com&size=big")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let lead_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deliveries: Value = api
+        .get("/api/v1/deliveries", TOKEN)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let delivery = deliveries["deliveries"][0]["id"].as_i64().unwrap();
+
+    // The admin API as a salesperson: leads a page at a time and experiments, nothing more.
+    let sales = format!("alice:{alice}");
+    let r = api.get("/api/v1/leads?limit=20", &sales).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let listed: Value = r.json().await.unwrap();
+    assert_eq!(listed["leads"][0]["id"], lead_id.as_str());
+    assert_eq!(
+        api.get("/api/v1/experiments", &sales).await.status(),
+        StatusCode::OK
+    );
+    api.forbidden(
+        api.get("/api/v1/leads?format=csv", &sales).await,
+        "csv export",
+    )
+    .await;
+    api.forbidden(api.get("/api/v1/leads", &sales).await, "the whole list")
+        .await;
+    api.forbidden(
+        api.send(
+            reqwest::Method::DELETE,
+            "/api/v1/leads?email=lead%40example.com",
+            &sales,
+        )
+        .await,
+        "erase",
+    )
+    .await;
+    let redeliver = format!("/api/v1/deliveries/{delivery}/redeliver");
+    api.forbidden(
+        api.send(reqwest::Method::POST, &redeliver, &sales).await,
+        "redeliver",
+    )
+    .await;
+    api.forbidden(api.get("/api/v1/deliveries", &sales).await, "delivery log")
+        .await;
+    api.forbidden(api.get("/metrics", &sales).await, "metrics")
+        .await;
+    // Wrong secrets and unknown users are 401, whatever their shape.
+    for wrong in [
+        format!("alice:{root}"),
+        "alice:".to_owned(),
+        format!("nobody:{alice}"),
+        alice.clone(),
+        "t-but-longer".to_owned(),
+    ] {
+        let r = api.get("/api/v1/leads?limit=1", &wrong).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{wrong}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "unauthorized");
+    }
+
+    // An admin user may do all of it, and so may the shared token.
+    let admin = format!("ops.lead:{root}");
+    for bearer in [admin.as_str(), TOKEN] {
+        let r = api.get("/api/v1/leads?format=csv", bearer).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("lead@example.com"));
+        let r = api.send(reqwest::Method::POST, &redeliver, bearer).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        assert_eq!(api.get("/metrics", bearer).await.status(), StatusCode::OK);
+        let r = api
+            .send(
+                reqwest::Method::DELETE,
+                "/api/v1/leads?email=nobody%40example.com",
+                bearer,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    // The dashboard as a salesperson: the leads, who is signed in, no admin controls.
+    let r = api.login("alice", &root).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "another user's secret"
+    );
+    assert!(r.headers().get(SET_COOKIE).is_none());
+    assert_eq!(
+        api.login("nobody", &alice).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let cookie = api.session("alice", &alice).await;
+    let (status, leads) = api
+        .page(reqwest::Method::GET, "/admin/leads", &cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(leads.contains("lead@example.com"));
+    assert!(
+        leads.contains("Signed in as <b>alice</b> (sales)"),
+        "{leads}"
+    );
+    assert!(leads.contains("action=\"/admin/logout\""));
+    assert!(!leads.contains("leads.csv"), "no export link for sales");
+    assert!(
+        !leads.contains("href=\"/admin/deliveries\""),
+        "no delivery log for sales"
+    );
+    let (status, lead) = api
+        .page(
+            reqwest::Method::GET,
+            &format!("/admin/leads/{lead_id}"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        lead.contains("slack") || lead.contains("webhook"),
+        "the lead's deliveries show"
+    );
+    assert!(
+        !lead.contains("/redeliver"),
+        "no redeliver button for sales"
+    );
+    for (method, path) in [
+        (reqwest::Method::GET, "/admin/leads.csv".to_owned()),
+        (reqwest::Method::GET, "/admin/deliveries".to_owned()),
+        (
+            reqwest::Method::POST,
+            format!("/admin/deliveries/{delivery}/redeliver"),
+        ),
+    ] {
+        let (status, page) = api.page(method, &path, &cookie).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(page.contains("sales role, which may not"), "{path}: {page}");
+    }
+
+    // The dashboard as an admin user.
+    let admin_cookie = api.session("ops.lead", &root).await;
+    let (_, leads) = api
+        .page(reqwest::Method::GET, "/admin/leads", &admin_cookie)
+        .await;
+    assert!(leads.contains("Signed in as <b>ops.lead</b> (admin)") && leads.contains("leads.csv"));
+    let (_, lead) = api
+        .page(
+            reqwest::Method::GET,
+            &format!("/admin/leads/{lead_id}"),
+            &admin_cookie,
+        )
+        .await;
+    assert!(lead.contains(&format!("/admin/deliveries/{delivery}/redeliver")));
+    let (status, csv) = api
+        .page(reqwest::Method::GET, "/admin/leads.csv", &admin_cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.contains("lead@example.com"));
+    let (status, to) = api
+        .page(
+            reqwest::Method::POST,
+            &format!("/admin/deliveries/{delivery}/redeliver"),
+            &admin_cookie,
+        )
+        .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/deliveries")
+    );
+    // The shared token still signs in, as before.
+    let token_cookie = api.session("", TOKEN).await;
+    let (status, page) = api
+        .page(reqwest::Method::GET, "/admin/deliveries", &token_cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("(admin token)"));
+
+    // Removing a user ends its live session and its (remembered) API access at once.
+    assert!(cli.ok(&["remove", "alice"]).contains("Removed user alice"));
+    let (status, to) = api
+        .page(reqwest::Method::GET, "/admin/leads", &cookie)
+        .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/login")
+    );
+    let r = api.get("/api/v1/leads?limit=20", &sales).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(cli.fails(&["remove", "alice"]).contains("no user"));
+    assert!(!cli.ok(&["list"]).contains("alice"));
+
+    // --replace rotates: the old secret and its sessions end, the new one works.
+    let rotated = cli.add("ops.lead", "admin", &["--replace"]);
+    assert_ne!(rotated, root);
+    assert_eq!(
+        api.get("/metrics", &admin).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = api
+        .page(reqwest::Method::GET, "/admin/leads", &admin_cookie)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        api.login("ops.lead", &root).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = api.get("/metrics", &format!("ops.lead:{rotated}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_ne!(stored_hash(&db, "ops.lead").await, hash);
+    // The shared token's session is untouched by any of it.
+    let (status, _) = api
+        .page(reqwest::Method::GET, "/admin/leads", &token_cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drop(server);
+}
+
+#[tokio::test]
+async fn users_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("leads.db").display());
+    users_end_to_end(db, DbArg::Flag).await;
+}
+
+#[tokio::test]
+async fn users_on_postgres_with_the_url_from_the_environment() {
+    if let Some(url) = common::postgres::schema_url("the users test").await {
+        users_end_to_end(url, DbArg::Env).await;
+    }
+}
