@@ -468,3 +468,44 @@ async fn users_on_postgres_with_the_url_from_the_environment() {
         users_end_to_end(url, DbArg::Env).await;
     }
 }
+
+/// Guessing a user's secret is throttled by the per-client rate limit, on the dashboard's
+/// sign-in and on the API (where each guess would cost an argon2 check).
+#[tokio::test]
+async fn guessing_secrets_is_rate_limited() {
+    let setup = "[capture]\nrate_limit_per_minute = 1\nrate_limit_burst = 3\n";
+    let site = Site::new(&[("splitmark.toml", &format!("{CONFIG}{setup}{DEMO_FORM}"))]);
+    site.build_ok();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("leads.db").display());
+    let server = CaptureProcess::start(&site, &db);
+    let cli = Cli {
+        root: site.root().to_path_buf(),
+        db,
+        how: DbArg::Flag,
+    };
+    let secret = cli.add("carol", "sales", &[]);
+    let api = Api {
+        http: Client::new(),
+        base: server.base(),
+    };
+    let statuses = async |bearer: bool| {
+        let mut seen = Vec::new();
+        for guess in 0..4 {
+            let wrong = format!("{secret}{guess}");
+            let r = if bearer {
+                api.get("/api/v1/leads?limit=1", &format!("carol:{wrong}"))
+                    .await
+            } else {
+                api.login("carol", &wrong).await
+            };
+            seen.push(r.status().as_u16());
+        }
+        seen
+    };
+    assert_eq!(statuses(true).await, [401, 401, 401, 429]);
+    // The burst is spent: the sign-in form refuses the guess before checking it.
+    assert_eq!(statuses(false).await, [429, 429, 429, 429]);
+    // The shared token is a constant-time compare, not a guess at a user: not throttled.
+    assert_eq!(api.get("/api/v1/leads?limit=1", TOKEN).await.status(), 200);
+}
