@@ -14,9 +14,11 @@ impl App {
     /// request's principal may do the route's action (see `access.rs`).
     pub(super) async fn admin(&self, req: Request<Incoming>, peer: Client) -> Response<Body> {
         let action = access::api_action(req.method(), req.uri().path(), &|k| query_param(&req, k));
-        if let Err(res) = self.authorize(&req, peer, action).await {
-            return res;
-        }
+        // `_who.actor_name()` is who acted, for handlers that record it (stage events).
+        let _who = match self.authorize(&req, peer, action).await {
+            Ok(who) => who,
+            Err(res) => return res,
+        };
         let path = req.uri().path().trim_end_matches('/').to_owned();
         match (req.method(), path.as_str()) {
             (&Method::GET, "/api/v1/experiments") => self.experiments_json(None).await,
