@@ -5,169 +5,16 @@
 mod common;
 use common::capture::DEMO_FORM;
 use common::process::{CaptureProcess, TOKEN};
+use common::users::{stored_hash, Api, Cli, DbArg};
 use common::*;
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
-use std::process::{Command, Output};
 
 /// A Slack-format target on a closed local port: every lead gets a delivery row (pending,
 /// retried), which the redeliver checks need; no secret is involved.
 const SETUP: &str = "[capture]\nrate_limit_per_minute = 100000\nrate_limit_burst = 100000\n\
 allow_private_targets = true\n[[capture.webhooks]]\nurl = \"http://127.0.0.1:9/x\"\nformat = \"slack\"\n";
-
-/// How the CLI is given the database.
-#[derive(Clone, Copy)]
-enum DbArg {
-    Flag,
-    Env,
-}
-
-struct Cli {
-    root: std::path::PathBuf,
-    db: String,
-    how: DbArg,
-}
-
-impl Cli {
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_splitmark"));
-        cmd.arg("user").args(args).arg("--root").arg(&self.root);
-        cmd.env_remove("SPLITMARK_DB");
-        match self.how {
-            DbArg::Flag => cmd.args(["--db", &self.db]),
-            DbArg::Env => cmd.env("SPLITMARK_DB", &self.db),
-        };
-        cmd.output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "user {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "user {args:?} should fail");
-        String::from_utf8(out.stderr).unwrap()
-    }
-
-    /// Adds a user and returns the secret it printed (standard output holds nothing else).
-    fn add(&self, name: &str, role: &str, extra: &[&str]) -> String {
-        let mut args = vec!["add", name, "--role", role];
-        args.extend_from_slice(extra);
-        let out = self.ok(&args);
-        let secret = out.trim_end_matches('\n');
-        assert!(!secret.contains('\n'), "{out:?}");
-        assert_eq!(secret.len(), 43, "{secret:?}");
-        secret.to_owned()
-    }
-}
-
-struct Api {
-    http: Client,
-    base: String,
-}
-
-impl Api {
-    async fn get(&self, path: &str, bearer: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, bearer: &str) -> reqwest::Response {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Asserts a 403 with the stable error code and a message naming the role.
-    async fn forbidden(&self, res: reqwest::Response, what: &str) {
-        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what}");
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["error"], "forbidden", "{what}: {body}");
-        assert!(
-            body["message"].as_str().unwrap().contains("sales role"),
-            "{what}: {body}"
-        );
-    }
-
-    async fn login(&self, user: &str, secret: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}/admin/login", self.base))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string([("user", user), ("token", secret)]).unwrap())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Signs in and returns the session cookie (`name=value`).
-    async fn session(&self, user: &str, secret: &str) -> String {
-        let r = self.login(user, secret).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-in of {user}");
-        assert_eq!(r.headers()[LOCATION], "/admin/");
-        let c = r.headers()[SET_COOKIE].to_str().unwrap();
-        assert!(
-            c.contains("HttpOnly") && c.contains("SameSite=Strict"),
-            "{c}"
-        );
-        c.split(';').next().unwrap().to_owned()
-    }
-
-    async fn page(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        cookie: &str,
-    ) -> (StatusCode, String) {
-        let r = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header(COOKIE, cookie)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map(|l| l.to_str().unwrap().to_owned());
-        let text = r.text().await.unwrap();
-        (status, location.unwrap_or(text))
-    }
-}
-
-/// The stored hash of `name`, read straight from the database.
-async fn stored_hash(db: &str, name: &str) -> String {
-    if let Some(path) = db.strip_prefix("sqlite:") {
-        let c = rusqlite::Connection::open(path).unwrap();
-        c.query_row(
-            "SELECT secret_hash FROM users WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )
-        .unwrap()
-    } else {
-        let c = common::postgres::client(db).await;
-        c.query_one("SELECT secret_hash FROM users WHERE name = $1", &[&name])
-            .await
-            .unwrap()
-            .get(0)
-    }
-}
 
 async fn users_end_to_end(db: String, how: DbArg) {
     let site = Site::new(&[("splitmark.toml", &format!("{CONFIG}{SETUP}{DEMO_FORM}"))]);
@@ -194,7 +41,10 @@ async fn users_end_to_end(db: String, how: DbArg) {
     };
 
     // add, with its checks; list shows name, role and time, never a hash or a secret.
-    let alice = cli.add("alice", "sales", &[]);
+    let out = cli.run(&["add", "alice", "--role", "sales"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Added sales user alice"));
+    let alice = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(alice.len(), 43);
     let root = cli.add("ops.lead", "admin", &[]);
     assert_ne!(alice, root);
     assert!(cli
@@ -430,7 +280,11 @@ async fn users_end_to_end(db: String, how: DbArg) {
     assert!(!cli.ok(&["list"]).contains("alice"));
 
     // --replace rotates: the old secret and its sessions end, the new one works.
-    let rotated = cli.add("ops.lead", "admin", &["--replace"]);
+    let out = cli.run(&["add", "ops.lead", "--role", "admin", "--replace"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Replaced admin user ops.lead"));
+    let rotated = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(rotated.len(), 43);
     assert_ne!(rotated, root);
     assert_eq!(
         api.get("/metrics", &admin).await.status(),
