@@ -59,7 +59,7 @@ pub fn parse_bound(text: &str, until: bool) -> anyhow::Result<i64> {
 
 /// Opens the store of `--db`; a SQLite file must already exist (these commands never create
 /// an empty database by mistake).
-async fn open_existing(root: &Path, db: Option<&str>) -> anyhow::Result<SharedStore> {
+pub(crate) async fn open_existing(root: &Path, db: Option<&str>) -> anyhow::Result<SharedStore> {
     let url = db_url(root, db);
     if let Some(path) = sqlite_path(&url) {
         if !path.is_file() {
@@ -83,7 +83,7 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(p))
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)

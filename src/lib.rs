@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod cli_data;
+pub mod cli_users;
 pub mod config;
 pub mod content;
 pub mod dashboard;
@@ -23,3 +24,4 @@ pub mod seo;
 pub mod site;
 pub mod stats;
 pub mod store;
+pub mod users;

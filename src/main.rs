@@ -151,6 +151,11 @@ enum Command {
         #[arg(long)]
         db: Option<String>,
     },
+    /// Named users of the dashboard and the admin API (sales or admin).
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
     /// Print the variant a visitor gets in an experiment (from the built manifest).
     Assign {
         /// Experiment id.
@@ -170,6 +175,72 @@ enum Command {
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
+}
+
+/// Where `user` commands find the database.
+#[derive(clap::Args)]
+struct UserDb {
+    /// Site root (for the default database).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Database: sqlite:PATH or postgres://user:pass@host/db. Default: the SPLITMARK_DB
+    /// environment variable (keeps a password out of the process list), else
+    /// sqlite:ROOT/.splitmark/leads.db.
+    #[arg(long)]
+    db: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user and print its login secret once (only its argon2 hash is stored).
+    Add {
+        /// Lower-case letters, digits, '.', '_' and '-' (up to 32).
+        name: String,
+        /// sales (leads, queue, experiments, stages) or admin (also export, erase, redeliver, metrics).
+        #[arg(long)]
+        role: String,
+        /// Replace an existing user: a new secret (and role), and its sessions end.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        db: UserDb,
+    },
+    /// List users: name, role, created.
+    List {
+        #[command(flatten)]
+        db: UserDb,
+    },
+    /// Remove a user; its sessions and API access end at once.
+    Remove {
+        /// The user's name.
+        name: String,
+        #[command(flatten)]
+        db: UserDb,
+    },
+}
+
+fn run_user(cmd: UserCommand) -> anyhow::Result<()> {
+    use splitmark::cli_users;
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            replace,
+            db,
+        } => cli_users::add(&db.root, db.db.as_deref(), &name, &role, replace).map(|a| {
+            let what = if a.replaced { "Replaced" } else { "Added" };
+            eprintln!(
+                "{what} {} user {}. Their login secret, shown only now (a lost one is replaced with --replace):",
+                a.user.role, a.user.name
+            );
+            println!("{}", a.secret);
+        }),
+        UserCommand::List { db } => {
+            cli_users::list(&db.root, db.db.as_deref()).map(|u| print!("{}", cli_users::table(&u)))
+        }
+        UserCommand::Remove { name, db } => cli_users::remove(&db.root, db.db.as_deref(), &name)
+            .map(|()| println!("Removed user {name}; their sessions have ended")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -274,6 +345,7 @@ fn main() -> ExitCode {
             splitmark::cli_data::backup(&root, db.as_deref(), &out)
                 .map(|()| println!("Backed up to {}", out.display()))
         }
+        Command::User { action } => run_user(action),
         Command::Assign {
             experiment,
             visitor,

@@ -1,10 +1,12 @@
 //! Routing and handlers of the capture server.
 
+mod access;
 mod admin;
 mod dashboard;
 mod dashboard_deliveries;
 mod deliveries;
 mod events;
+mod identity;
 mod network;
 mod opt_in;
 mod pages;
@@ -54,6 +56,7 @@ pub struct App {
     pages: super::form_pages::FormPages,
     delivery: Arc<crate::delivery::Deliverer>,
     delivery_metrics: Arc<crate::delivery::metrics::DeliveryMetrics>,
+    identity: identity::Identity,
 }
 
 /// What the App needs to start.
@@ -78,6 +81,8 @@ pub struct AppParts {
     pub pages: super::form_pages::FormPages,
     /// Where leads are delivered (the outbox rows are decided from its targets).
     pub delivery: crate::delivery::Deliverer,
+    /// The key that signs named users' dashboard sessions.
+    pub session_key: crate::users::keys::SessionKey,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -142,6 +147,7 @@ impl App {
             pages: p.pages,
             delivery: Arc::new(p.delivery),
             delivery_metrics: Arc::default(),
+            identity: identity::Identity::new(p.session_key),
         }
     }
 
@@ -229,7 +235,7 @@ impl App {
                     || p.starts_with("/api/v1/leads")
                     || p.starts_with("/api/v1/deliveries") =>
             {
-                Box::pin(self.admin(req)).await
+                Box::pin(self.admin(req, peer)).await
             }
             (_, p) if crate::dashboard::is_dashboard_path(p) => {
                 Box::pin(self.dashboard(req, peer)).await
@@ -241,7 +247,7 @@ impl App {
                     &json!({"status": "unavailable", "error": e.to_string()}),
                 ),
             },
-            (&Method::GET, "/metrics") => self.metrics_for_admin(&req).await,
+            (&Method::GET, "/metrics") => self.metrics_for_admin(&req, peer).await,
             (_, p) if p.starts_with("/api/") => {
                 if public_api {
                     self.reject(

@@ -146,6 +146,7 @@ pub async fn build_app(
     let dashboard =
         crate::dashboard::Dashboard::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
     let pages = form_pages::FormPages::load(&opts.root, &config).map_err(|e| anyhow::anyhow!(e))?;
+    let session_key = session_key(opts.admin_token.as_deref())?;
     Ok(App::new(AppParts {
         manifest,
         store,
@@ -157,7 +158,21 @@ pub async fn build_app(
         dashboard,
         pages,
         delivery,
+        session_key,
     }))
+}
+
+/// The key of named users' sessions (see [`crate::users::keys`]), with a warning when it
+/// lives only as long as this process.
+fn session_key(admin_token: Option<&str>) -> anyhow::Result<crate::users::keys::SessionKey> {
+    let key = crate::users::keys::SessionKey::from_env(admin_token, &|k| std::env::var(k).ok())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if key.source() == crate::users::keys::KeySource::Random {
+        eprintln!(
+            "Neither SPLITMARK_SESSION_SECRET nor SPLITMARK_ADMIN_TOKEN is set: users' dashboard sessions end when this process stops and hold on this instance only"
+        );
+    }
+    Ok(key)
 }
 
 /// Starts the app's delivery worker (the capture server and the dev server each run one).

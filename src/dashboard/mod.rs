@@ -12,6 +12,7 @@ mod experiments;
 pub mod funnel;
 mod leads;
 pub mod session;
+pub mod viewer;
 
 pub use deliveries::DeliveryView;
 pub use experiments::{experiment_view, ExperimentView, VariantRow};
@@ -64,6 +65,7 @@ impl Dashboard {
         ctx.insert("site_title", &self.title);
         ctx.insert("section", section);
         ctx.insert("splitmark_version", env!("CARGO_PKG_VERSION"));
+        ctx.insert("viewer", &viewer::current());
         fill(&mut ctx);
         self.tera
             .render(name, &ctx)

@@ -16,6 +16,7 @@ pub use deliveries::{
 };
 pub use opt_in::{ConfirmOutcome, Confirmation, ConfirmationCounts};
 pub use retention::{PageCursor, PageQuery, PurgeCounts, RetentionPolicy};
+pub use users::{NewUser, StoredUser, UserAdded, UserRecord};
 
 /// Result type of every storage call.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -438,6 +439,18 @@ pub trait Store: Send + Sync + 'static {
     async fn confirm_lead(&self, id: &str, now: DateTime<Utc>) -> StoreResult<ConfirmOutcome>;
     /// Non-spam leads of double opt-in forms per form: unconfirmed and confirmed.
     async fn confirmation_counts(&self) -> StoreResult<Vec<ConfirmationCounts>>;
+    // --- Named users: the dashboard's and the admin API's sign-ins (see src/users/) ---
+    /// Add a user, or with `replace` overwrite its role and secret and move its
+    /// `created_ms` forward (which ends its sessions); [`UserAdded::Exists`] otherwise.
+    async fn add_user(&self, user: NewUser, replace: bool) -> StoreResult<UserAdded>;
+    /// The user called `name`, with its secret's hash (a primary-key look-up, made on every
+    /// signed-in request so that a removed user is refused at once).
+    async fn user(&self, name: &str) -> StoreResult<Option<StoredUser>>;
+    /// Every user by name, without hashes.
+    async fn users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Remove a user (its sessions end); false if there was none.
+    async fn remove_user(&self, name: &str) -> StoreResult<bool>;
+
     /// Flush queued writes and stop the writer (graceful shutdown).
     async fn close(&self) -> StoreResult<()>;
 }
@@ -454,6 +467,7 @@ pub mod queue;
 pub mod retention;
 mod schema;
 pub mod sqlite;
+pub mod users;
 
 /// Opens the store named by a `--db` URL: `sqlite:PATH` (or a bare path) or
 /// `postgres://user:password@host/database`.

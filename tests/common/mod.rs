@@ -5,6 +5,7 @@ pub mod capture;
 pub mod postgres;
 pub mod process;
 pub mod smtp;
+pub mod users;
 
 use scraper::{Html, Selector};
 use splitmark::site::{self, BuildOptions};

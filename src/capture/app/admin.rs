@@ -1,50 +1,24 @@
-//! Admin endpoints: experiment counts, lead export and erasure. Bearer token, compared in
-//! constant time; never CORS-open.
+//! Admin endpoints: experiment counts, lead export and erasure. The admin token or a named
+//! user's credentials (`identity.rs`), each route gated by its action; never CORS-open.
 
-use super::{query_param, App};
+use super::{access, query_param, App};
+use crate::capture::client::Client;
 use crate::capture::http::{json, with_type, Body};
 use crate::store::{Lead, LeadQuery};
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 impl App {
-    /// The refusal for a request without a valid admin token, if it has none.
-    pub(super) fn refuse_unauthorized(&self, req: &Request<Incoming>) -> Option<Response<Body>> {
-        let Some(token) = &self.admin_token else {
-            return Some(self.reject(
-                StatusCode::FORBIDDEN,
-                "admin_disabled",
-                "the admin API is off: set SPLITMARK_ADMIN_TOKEN",
-            ));
+    /// `/api/v1/experiments…`, `/api/v1/leads…`, `/api/v1/deliveries…`: refused unless the
+    /// request's principal may do the route's action (see `access.rs`).
+    pub(super) async fn admin(&self, req: Request<Incoming>, peer: Client) -> Response<Body> {
+        let action = access::api_action(req.method(), req.uri().path(), &|k| query_param(&req, k));
+        // `_who.actor_name()` is who acted, for handlers that record it (stage events).
+        let _who = match self.authorize(&req, peer, action).await {
+            Ok(who) => who,
+            Err(res) => return res,
         };
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
-            None
-        } else {
-            let mut res = self.reject(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid admin token is required",
-            );
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            Some(res)
-        }
-    }
-
-    pub(super) async fn admin(&self, req: Request<Incoming>) -> Response<Body> {
-        if let Some(res) = self.refuse_unauthorized(&req) {
-            return res;
-        }
         let path = req.uri().path().trim_end_matches('/').to_owned();
         match (req.method(), path.as_str()) {
             (&Method::GET, "/api/v1/experiments") => self.experiments_json(None).await,

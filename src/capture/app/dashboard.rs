@@ -1,15 +1,19 @@
 //! `/admin/`: the dashboard's routes, login and session handling.
 //!
-//! Login trades the admin token for a signed session cookie (HttpOnly, SameSite=Strict,
-//! Secure when a trusted proxy says the client came over https). Only two requests change
+//! Login trades a user's name and secret (or the admin token) for a signed session cookie
+//! (HttpOnly, SameSite=Strict, Secure when a trusted proxy says the client came over https).
+//! Every signed-in request is checked against its page's action (`access.rs`): a page the
+//! role may not use is a 403 page. Only two requests change
 //! state, log in and log out; both are POSTs that must come from this origin, and
 //! SameSite=Strict keeps the session off every cross-site request, so no CSRF token is needed.
 
-use super::{query_param, raw_cookie, App};
+use super::{access, query_param, App};
 use crate::capture::body;
 use crate::capture::client::Client;
 use crate::capture::http::{with_type, Body};
+use crate::dashboard::viewer::{self, Viewer};
 use crate::dashboard::{self, session, Dashboard, LeadFilters, LeadsPage};
+use crate::users::Principal;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -86,21 +90,8 @@ pub(super) fn redirect(to: &'static str, cookie: Option<String>) -> Response<Bod
 }
 
 impl App {
-    fn logged_in(&self, token: &str, headers: &HeaderMap) -> bool {
-        raw_cookie(headers, session::COOKIE).is_some_and(|v| session::verify(token, &v, now()))
-    }
-
     pub(super) async fn dashboard(&self, req: Request<Incoming>, peer: Client) -> Response<Body> {
         let dash = &self.dashboard;
-        let Some(token) = self.admin_token.clone() else {
-            return html(
-                StatusCode::FORBIDDEN,
-                dash.message(
-                    "Dashboard disabled",
-                    "Set SPLITMARK_ADMIN_TOKEN and restart the capture server to use the dashboard.",
-                ),
-            );
-        };
         let path = req.uri().path().to_owned();
         let method = req.method().clone();
         if matches!(method, Method::POST) && !same_origin(req.headers()) {
@@ -112,25 +103,62 @@ impl App {
                 ),
             );
         }
+        let who = match self.session_principal(req.headers()).await {
+            Ok(who) => who,
+            Err(e) => return self.store_error(&e),
+        };
         match (&method, path.as_str()) {
             (&Method::GET, "/admin") => return redirect("/admin/", None),
             (&Method::GET, "/admin/login") => {
-                if self.logged_in(&token, req.headers()) {
+                if who.is_some() {
                     return redirect("/admin/", None);
                 }
                 return html(StatusCode::OK, dash.login(None));
             }
-            (&Method::POST, "/admin/login") => return self.login(req, peer, dash, &token).await,
+            (&Method::POST, "/admin/login") => return self.login(req, peer, dash).await,
             (&Method::POST, "/admin/logout") => {
                 // Secure only when a trusted proxy says the client came over https.
                 return redirect("/admin/login", Some(session::set_cookie(None, peer.https)));
             }
             _ => {}
         }
-        if !self.logged_in(&token, req.headers()) {
+        // No session, or its user was removed or replaced since: sign in again.
+        let Some(who) = who else {
             return redirect("/admin/login", None);
-        }
-        match (&method, path.as_str()) {
+        };
+        let action = access::dashboard_action(&method, &path);
+        viewer::scope(Viewer::of(&who), async {
+            if who.allows(action) {
+                self.dashboard_page(req, dash, &who).await
+            } else {
+                self.metrics.reject("forbidden");
+                html(
+                    StatusCode::FORBIDDEN,
+                    dash.message(
+                        "Not allowed",
+                        &format!(
+                            "You are signed in as {} with the {} role, which may not {}. Ask an admin.",
+                            who.name(),
+                            who.role().as_str(),
+                            action.describe()
+                        ),
+                    ),
+                )
+            }
+        })
+        .await
+    }
+
+    /// A signed-in request the principal may make. `_who` is for handlers that record who
+    /// acted (its `actor_name()`).
+    async fn dashboard_page(
+        &self,
+        req: Request<Incoming>,
+        dash: &Dashboard,
+        _who: &Principal,
+    ) -> Response<Body> {
+        let path = req.uri().path().to_owned();
+        match (req.method(), path.as_str()) {
             (&Method::GET, "/admin/") => self.overview(dash).await,
             (&Method::GET, "/admin/leads") => self.leads_page(&req, dash).await,
             (&Method::GET, "/admin/deliveries") => self.deliveries_page(dash).await,
@@ -158,14 +186,14 @@ impl App {
         }
     }
 
+    /// `POST /admin/login`: a user name and its secret, or no name and the admin token.
     async fn login(
         &self,
         req: Request<Incoming>,
         peer: Client,
         dash: &Dashboard,
-        token: &str,
     ) -> Response<Body> {
-        // Guessing the token is throttled like any other client request.
+        // Guessing is throttled like any other client request.
         if let Some(res) = self.rate_limited(peer) {
             return res;
         }
@@ -176,29 +204,55 @@ impl App {
             MAX_LOGIN_BYTES,
             self.body_timeout(),
         );
-        let given = match body.await {
-            Ok(bytes) => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                .ok()
-                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "token"))
-                .map(|(_, v)| v)
-                .unwrap_or_default(),
+        let form = match body.await {
+            Ok(bytes) => {
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).unwrap_or_default()
+            }
             Err(e) => {
                 let (status, _) = e.status();
                 return html(status, dash.login(Some(e.message())));
             }
         };
-        if !given.is_empty() && bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
-            let value = session::issue(token, now());
+        let field = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let (user, given) = (field("user"), field("token"));
+        let signed_in = |value: String| {
             redirect(
                 "/admin/",
                 Some(session::set_cookie(Some(&value), peer.https)),
             )
-        } else {
+        };
+        if user.is_empty() {
+            if let Some(token) = &self.admin_token {
+                if !given.is_empty() && bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+                    return signed_in(session::issue(token, now()));
+                }
+            }
             self.metrics.reject("unauthorized");
-            html(
+            return html(
                 StatusCode::UNAUTHORIZED,
                 dash.login(Some("That is not the admin token.")),
-            )
+            );
+        }
+        match self.sign_in_user(&user, &given).await {
+            Ok(Some(u)) => signed_in(session::issue_user(
+                self.identity_session_key(),
+                &u.name,
+                u.created_ms,
+                now(),
+            )),
+            Ok(None) => {
+                self.metrics.reject("unauthorized");
+                html(
+                    StatusCode::UNAUTHORIZED,
+                    dash.login(Some("Unknown user or wrong secret.")),
+                )
+            }
+            Err(e) => self.store_error(&e),
         }
     }
 

@@ -42,10 +42,17 @@ impl App {
     }
 
     /// `/metrics` on the main listener: it counts leads, so it needs the admin token.
-    pub(super) async fn metrics_for_admin(&self, req: &Request<Incoming>) -> Response<Body> {
-        match self.refuse_unauthorized(req) {
-            Some(refused) => refused,
-            None => self.metrics_text().await,
+    pub(super) async fn metrics_for_admin(
+        &self,
+        req: &Request<Incoming>,
+        peer: crate::capture::client::Client,
+    ) -> Response<Body> {
+        match self
+            .authorize(req, peer, crate::users::Action::ReadMetrics)
+            .await
+        {
+            Err(refused) => refused,
+            Ok(_) => self.metrics_text().await,
         }
     }
 }

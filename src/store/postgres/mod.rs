@@ -21,6 +21,7 @@ mod confirm;
 mod deliveries;
 mod retention;
 mod schema;
+mod users;
 
 /// PostgreSQL-backed [`Store`].
 pub struct PgStore {
@@ -486,6 +487,22 @@ impl Store for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<Lead>> {
         retention::page(&self.pool, query, after, limit).await
+    }
+
+    async fn add_user(&self, user: NewUser, replace: bool) -> StoreResult<UserAdded> {
+        users::add(&self.pool, &user, replace).await
+    }
+
+    async fn user(&self, name: &str) -> StoreResult<Option<StoredUser>> {
+        users::get(&self.pool, name).await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        users::list(&self.pool).await
+    }
+
+    async fn remove_user(&self, name: &str) -> StoreResult<bool> {
+        users::remove(&self.pool, name).await
     }
 
     fn commit_stats(&self) -> CommitStats {

@@ -19,6 +19,7 @@ mod confirm;
 mod deliveries;
 mod recent;
 mod retention;
+mod users;
 mod writer;
 mod writes;
 
@@ -474,6 +475,24 @@ impl Store for SqliteStore {
 
     async fn confirmation_counts(&self) -> StoreResult<Vec<ConfirmationCounts>> {
         self.read(confirm::counts).await
+    }
+
+    async fn add_user(&self, user: NewUser, replace: bool) -> StoreResult<UserAdded> {
+        self.read(move |c| users::add(c, &user, replace)).await
+    }
+
+    async fn user(&self, name: &str) -> StoreResult<Option<StoredUser>> {
+        let name = name.to_owned();
+        self.read(move |c| users::get(c, &name)).await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.read(users::list).await
+    }
+
+    async fn remove_user(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_owned();
+        self.read(move |c| users::remove(c, &name)).await
     }
 
     fn commit_stats(&self) -> CommitStats {
