@@ -14,6 +14,7 @@ pub use deliveries::{
     AfterAttempt, AttemptRecord, Claim, Claimed, ClaimedDelivery, DeliveryQuery, DeliveryRow,
     DeliveryStatus, NewDelivery, Outbox,
 };
+pub use outcomes::{OutcomeRow, SourceOutcomeRow};
 pub use retention::{PageCursor, PageQuery, PurgeCounts, RetentionPolicy};
 
 /// Result type of every storage call.
@@ -419,6 +420,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Lead>>;
     /// Write-path figures for `/metrics`.
     fn commit_stats(&self) -> CommitStats;
+
+    // --- Outcomes: what became of the leads, for experiments and campaigns (outcomes.rs) ---
+    /// Every goal-form lead of a visitor exposed to `experiment`, with its stage times and
+    /// value, ordered by variant, visitor and time.
+    async fn experiment_outcomes(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<OutcomeRow>>;
+    /// Non-spam leads per `utm_source`, `utm_campaign` and deal currency, with how many
+    /// became opportunities and customers and what the customers are worth.
+    async fn source_outcomes(&self) -> StoreResult<Vec<SourceOutcomeRow>>;
+
     /// Flush queued writes and stop the writer (graceful shutdown).
     async fn close(&self) -> StoreResult<()>;
 }
@@ -429,6 +443,7 @@ pub type SharedStore = Arc<dyn Store>;
 pub mod deliveries;
 pub mod export;
 mod metrics;
+pub mod outcomes;
 pub mod postgres;
 pub mod queue;
 pub mod retention;

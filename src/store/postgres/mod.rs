@@ -18,6 +18,7 @@ use tokio_postgres::NoTls;
 
 mod beacons;
 mod deliveries;
+mod outcomes;
 mod retention;
 mod schema;
 
@@ -463,6 +464,19 @@ impl Store for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<Lead>> {
         retention::page(&self.pool, query, after, limit).await
+    }
+
+    // --- Outcomes (outcomes.rs) ---
+    async fn experiment_outcomes(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<OutcomeRow>> {
+        outcomes::experiment_outcomes(self, experiment, goal_form).await
+    }
+
+    async fn source_outcomes(&self) -> StoreResult<Vec<SourceOutcomeRow>> {
+        outcomes::source_outcomes(self).await
     }
 
     fn commit_stats(&self) -> CommitStats {
