@@ -8,6 +8,7 @@ use crate::stats;
 use crate::store::{OutcomeRow, VariantCounts};
 use serde::Serialize;
 
+pub mod funnel;
 pub mod metrics;
 pub mod money;
 mod text;
@@ -355,9 +356,73 @@ mod tests {
         assert_eq!(j["variants"][0]["rate"], 0.05);
     }
 
+    /// Outcome rows: `leads` leads in `variant`, every second qualified, every fifth a
+    /// customer worth 100 × its index in EUR cents, inside the window.
+    fn outcomes(variant: &str, leads: usize) -> Vec<OutcomeRow> {
+        (0..leads)
+            .map(|i| OutcomeRow {
+                variant: variant.into(),
+                visitor: format!("{variant}{i}"),
+                exposed_ms: 0,
+                lead_ms: 1_000,
+                qualified: i % 2 == 0,
+                confirmed_ms: None,
+                sales_qualified_ms: (i % 5 == 0).then_some(2_000),
+                opportunity_ms: (i % 5 == 0).then_some(3_000),
+                customer_ms: (i % 5 == 0).then_some(4_000),
+                disqualified_ms: None,
+                revenue_minor: (i % 5 == 0).then_some(100 * i as i64 + 5_000),
+                currency: Some("EUR".into()),
+            })
+            .collect()
+    }
+
     #[test]
     fn table_snapshot() {
-        let r = build(&exp(), &counts(12_000, 600, 12_000, 720), &[], 0, None);
+        let mut rows = outcomes("a", 600);
+        rows.extend(outcomes("b", 720));
+        let r = build(&exp(), &counts(12_000, 600, 12_000, 720), &rows, 0, None);
         insta::assert_snapshot!(render_table(&r));
+    }
+
+    #[test]
+    fn the_verdict_follows_the_metric_and_the_cap_is_reported() {
+        let mut e = exp();
+        e.outcomes.metric = Metric::Revenue;
+        e.outcomes.revenue_cap_percentile = Some(90.0);
+        let mut rows = outcomes("a", 600);
+        rows.extend(outcomes("b", 720));
+        let r = build(&e, &counts(12_000, 600, 12_000, 720), &rows, 0, None);
+        assert!(
+            r.verdict.contains("on revenue per visitor"),
+            "{}",
+            r.verdict
+        );
+        let table = render_table(&r);
+        assert!(table.contains("revenue / visitor *"), "{table}");
+        assert!(table.contains("capped at the 90th percentile"), "{table}");
+        e.outcomes.metric = Metric::Qualified;
+        let r = build(&e, &counts(12_000, 600, 12_000, 720), &rows, 0, None);
+        assert!(r.verdict.contains("on qualified leads"), "{}", r.verdict);
+    }
+
+    #[test]
+    fn outcomes_after_the_window_do_not_count_and_open_leads_are_counted() {
+        let mut rows = outcomes("a", 10);
+        let window = exp().outcomes.window_ms();
+        rows[0].customer_ms = Some(window + 1); // a late customer
+        rows[1].lead_ms = window + 1; // a late lead
+        rows[2].disqualified_ms = Some(5_000);
+        let r = build(&exp(), &counts(100, 10, 100, 0), &rows, window, None);
+        let m = &r.metrics;
+        assert_eq!(m.leads[0].conversions, 9);
+        assert_eq!(
+            m.customers[0].conversions, 1,
+            "row 0 became a customer after the window, row 5 inside it"
+        );
+        // 9 counted; row 5 is a customer, row 2 disqualified, row 0 a (late) customer.
+        assert_eq!((m.open[0].leads, m.open[0].open), (9, 6));
+        let after = build(&exp(), &counts(100, 10, 100, 0), &rows, window + 1, None);
+        assert_eq!(after.metrics.open[0].open, 0, "the window has closed");
     }
 }
