@@ -300,6 +300,9 @@ pub fn report_command(
             for r in &reports {
                 println!("{}", crate::report::render_table(r));
             }
+            if let Some(cost) = crate::report::cost::load(root, store.as_ref()).await? {
+                println!("Cost by source and campaign\n\n{cost}");
+            }
         }
         store.close().await?;
         Ok::<_, anyhow::Error>(())

@@ -8,9 +8,11 @@ use crate::stats;
 use crate::store::{OutcomeRow, VariantCounts};
 use serde::Serialize;
 
+pub mod cost;
 pub mod funnel;
 pub mod metrics;
 pub mod money;
+pub mod spend;
 mod text;
 mod verdict;
 pub use text::{chance_pct, group, opt, pct, render_table, status_name};
