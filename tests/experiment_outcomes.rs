@@ -360,3 +360,25 @@ async fn postgres_mixed_currencies_are_an_error() {
         mixed_currencies_are_an_error_not_a_sum(db).await;
     }
 }
+
+#[test]
+fn bad_outcome_settings_stop_the_build_naming_the_page() {
+    for (extra, want) in [
+        ("metric = \"signups\"\n", "unknown variant `signups`"),
+        (
+            "outcome_window_days = 0\n",
+            "outcome_window_days must be between 1 and 365",
+        ),
+        (
+            "revenue_cap_percentile = 100\n",
+            "revenue_cap_percentile must be above 0 and below 100",
+        ),
+    ] {
+        let site = common::Site::new(&[
+            ("splitmark.toml", &format!("{CONFIG}{DEMO_FORM}")),
+            ("content/hero.md", &page("hero", extra)),
+        ]);
+        let err = site.build().unwrap_err();
+        assert!(err.contains(want) && err.contains("hero.md"), "{err}");
+    }
+}
