@@ -33,6 +33,7 @@ async fn seed(db: &str) {
         ("google", "spring", 40, 20, 8, 4, 100_000),
         ("linkedin", "spring", 10, 5, 2, 1, 50_000),
         ("linkedin", "autumn", 6, 0, 0, 0, 0),
+        ("<img src=x>", "<script>alert(1)</script>", 1, 0, 0, 0, 0),
     ] {
         for i in 0..n {
             let visitor = format!("{source}-{campaign}-{i}");
@@ -119,7 +120,12 @@ async fn costs_on_the_dashboard_and_in_the_report(db: String) {
         .unwrap();
     assert_eq!(r.status(), 200);
     let body = r.text().await.unwrap();
+    assert!(
+        !body.contains("<img src=x>") && !body.contains("<script>alert"),
+        "UTM values are escaped"
+    );
     let doc = Html::parse_document(&body);
+    assert_eq!(cost_row(&doc, "utm_source", "<img src=x>")[1], "1");
     // spring: EUR 1,000 for 50 leads, 25 qualified, 10 opportunities, 5 customers worth
     // EUR 4,500: ROAS 4.5.
     assert_eq!(

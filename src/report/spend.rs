@@ -65,6 +65,8 @@ const COLUMNS: [&str; 5] = ["date", "source", "campaign", "amount", "currency"];
 
 /// Parses a spend file's text; `name` is how errors call the file.
 pub fn parse(name: &str, text: &str) -> Result<Vec<SpendRow>, String> {
+    // Spreadsheets save UTF-8 CSV with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -189,6 +191,8 @@ mod tests {
         assert_eq!(ok.len(), 2);
         assert_eq!(ok[1].source, None);
         assert_eq!(ok[0].amount, 120.5);
+        let bom = "\u{feff}date,source,campaign,amount,currency\n2026-03-01,g,c,1,EUR\n";
+        assert_eq!(parse("spend.csv", bom).unwrap().len(), 1);
         for (text, want) in [
             ("date,source,amount\n", "spend.csv:1: the header must be"),
             (
