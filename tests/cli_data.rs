@@ -37,6 +37,8 @@ fn lead(form: &str, visitor: &str, at: DateTime<Utc>) -> NewLead {
         spam_reason: None,
         consent: None,
         dedupe_key: format!("{form}-{visitor}"),
+        confirmation: None,
+        form_version: None,
     }
 }
 

@@ -115,6 +115,8 @@ fn lead() -> NewLead {
         spam_reason: None,
         consent: None,
         dedupe_key: "k".into(),
+        confirmation: None,
+        form_version: None,
     }
 }
 

@@ -95,6 +95,8 @@ fn lead(qualified: bool, name: &str) -> NewLead {
         spam_reason: None,
         consent: None,
         dedupe_key: "k".into(),
+        confirmation: None,
+        form_version: None,
     }
 }
 

@@ -34,6 +34,8 @@ fn lead(form: &str, visitor: &str, days_old: i64) -> NewLead {
         spam_reason: None,
         consent: None,
         dedupe_key: format!("{form}-{visitor}"),
+        confirmation: None,
+        form_version: None,
     }
 }
 

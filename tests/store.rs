@@ -34,6 +34,8 @@ fn lead(form: &str, visitor: &str, key: &str) -> NewLead {
         spam_reason: None,
         consent: None,
         dedupe_key: key.into(),
+        confirmation: None,
+        form_version: None,
     }
 }
 

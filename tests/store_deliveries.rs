@@ -38,6 +38,8 @@ fn lead(email: &str, key: &str) -> NewLead {
         spam_reason: None,
         consent: None,
         dedupe_key: key.into(),
+        confirmation: None,
+        form_version: None,
     }
 }
 
@@ -52,6 +54,7 @@ fn outbox(targets: &[&str]) -> Outbox {
                 event_type: "lead.created".into(),
                 target: (*t).into(),
                 body: format!("{{\"type\":\"lead.created\",\"data\":{{\"id\":\"{lead_id}\"}}}}"),
+                held: false,
             })
             .collect(),
         lead_id,

@@ -6,6 +6,7 @@ mod dashboard_deliveries;
 mod deliveries;
 mod events;
 mod network;
+mod opt_in;
 mod pages;
 mod plain;
 mod submit;
@@ -218,6 +219,10 @@ impl App {
             (&Method::GET, p) if thanks_form(p).is_some() => {
                 let form = thanks_form(p).unwrap_or_default();
                 self.thanks_page(form, query_param(&req, "page").as_deref())
+            }
+            (m, p) if p.starts_with(crate::delivery::opt_in::CONFIRM_PATH) => {
+                let token = &p[crate::delivery::opt_in::CONFIRM_PATH.len()..];
+                Box::pin(self.confirm_page(m, token, peer)).await
             }
             (_, p)
                 if p.starts_with("/api/v1/experiments")

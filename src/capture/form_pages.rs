@@ -13,6 +13,8 @@ use tera::{Context, Tera};
 pub const ERROR_TEMPLATE: &str = "form_error.html";
 /// Template of the thank-you page.
 pub const SUCCESS_TEMPLATE: &str = "form_success.html";
+/// Template of the page a double opt-in confirmation link shows.
+pub const CONFIRM_TEMPLATE: &str = "confirm.html";
 
 /// The site's templates and settings, loaded when the server starts.
 pub struct FormPages {
@@ -160,6 +162,20 @@ impl FormPages {
             back_url,
             |c| c.insert("form", &form_view(form_id, form)),
         )
+    }
+
+    /// The page a confirmation link shows; `state` is `confirmed`, `already_confirmed`,
+    /// `invalid`, `expired`, `not_found` or `unavailable`.
+    pub fn confirmation(
+        &self,
+        state: &str,
+        heading: &str,
+        message: &str,
+        back_url: &str,
+    ) -> String {
+        self.render(CONFIRM_TEMPLATE, heading, message, back_url, |c| {
+            c.insert("state", state)
+        })
     }
 
     fn render(

@@ -124,11 +124,20 @@ pub async fn build_app(
             eprintln!("{line}");
         }
     }
+    let opt_in =
+        crate::delivery::opt_in::OptIn::from_config(&config, &manifest.forms, &targets, &|k| {
+            std::env::var(k).ok()
+        })
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::CONFIG_FILE))?;
+    if let Some(o) = &opt_in {
+        eprintln!("{}", o.describe());
+    }
     let delivery = crate::delivery::Deliverer::new(
         targets,
         crate::delivery::dashboard_base(&config),
         crate::delivery::Labels::from_manifest(&manifest),
-    );
+    )
+    .with_opt_in(opt_in);
     let url = db_url(&opts.root, opts.db.as_deref());
     let store = crate::store::open(&url)
         .await
@@ -274,7 +283,17 @@ pub fn report_command(
             .ok_or_else(|| anyhow::anyhow!("no experiment {id:?} in the built site"))?],
         None => manifest.experiments.iter().collect(),
     };
-    if chosen.is_empty() {
+    // The whole-site report also counts the double opt-in forms' confirmations.
+    let opt_in_forms: Vec<String> = match experiment {
+        Some(_) => Vec::new(),
+        None => manifest
+            .forms
+            .iter()
+            .filter(|(_, f)| f.double_opt_in)
+            .map(|(id, _)| id.clone())
+            .collect(),
+    };
+    if chosen.is_empty() && (opt_in_forms.is_empty() || as_json) {
         println!("The built site has no experiments.");
         return Ok(());
     }
@@ -302,6 +321,14 @@ pub fn report_command(
             }
             if let Some(cost) = crate::report::cost::load(root, store.as_ref()).await? {
                 println!("Cost by source and campaign\n\n{cost}");
+            }
+            if !opt_in_forms.is_empty() {
+                use crate::report::opt_in::{per_form, render_confirmations};
+                let counts = store.confirmation_counts().await?;
+                println!(
+                    "{}",
+                    render_confirmations(&per_form(&counts, &opt_in_forms))
+                );
             }
         }
         store.close().await?;

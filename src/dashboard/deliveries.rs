@@ -77,6 +77,7 @@ impl Dashboard {
         let views: Vec<DeliveryView> = rows.iter().map(DeliveryView::from).collect();
         self.render("admin/lead.html", "leads", |c| {
             c.insert("lead", &view);
+            c.insert("consent", &super::consent::consent_view(lead));
             c.insert("deliveries", &views);
         })
     }

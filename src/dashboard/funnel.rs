@@ -80,6 +80,8 @@ pub struct Funnel {
     pub sources: Vec<Line>,
     /// Per `utm_campaign`, most leads first, with cost where configured.
     pub campaigns: Vec<Line>,
+    /// Unconfirmed and confirmed leads of each double opt-in form (filled by the caller).
+    pub confirmations: Vec<crate::store::ConfirmationCounts>,
 }
 
 fn share(part: u64, whole: u64) -> String {
@@ -156,6 +158,7 @@ pub fn build(rows: &[FunnelRow], costs: &BTreeMap<String, CampaignCost>) -> Funn
         chart: daily_bars(&per_day, 30),
         sources: lines(sources, None),
         campaigns: lines(campaigns, Some(costs)),
+        confirmations: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! templates only as values, which tera escapes.
 
 pub mod charts;
+mod consent;
 pub mod cost;
 mod deliveries;
 mod experiments;

@@ -246,6 +246,8 @@ mod tests {
             spam_reason: None,
             consent: None,
             dedupe_key: "k".into(),
+            confirmation: None,
+            form_version: None,
         }
     }
 

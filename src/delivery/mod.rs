@@ -32,6 +32,7 @@ pub mod guard;
 pub mod http;
 pub mod labels;
 pub mod metrics;
+pub mod opt_in;
 pub mod outbox;
 pub mod schedule;
 pub mod sign;
@@ -168,6 +169,7 @@ pub struct Deliverer {
     labels: Arc<Labels>,
     http: HttpClient,
     timeouts: Timeouts,
+    opt_in: Option<Arc<opt_in::OptIn>>,
 }
 
 impl Deliverer {
@@ -181,6 +183,28 @@ impl Deliverer {
             dashboard: dashboard_base.into(),
             labels: Arc::new(labels),
             timeouts,
+            opt_in: None,
+        }
+    }
+
+    /// The same deliverer sending double opt-in confirmation e-mails through `opt_in`.
+    pub fn with_opt_in(mut self, opt_in: Option<opt_in::OptIn>) -> Deliverer {
+        self.opt_in = opt_in.map(Arc::new);
+        self
+    }
+
+    /// The double opt-in service, when a form asks for it.
+    pub fn opt_in(&self) -> Option<&opt_in::OptIn> {
+        self.opt_in.as_deref()
+    }
+
+    /// One attempt of a confirmation e-mail row ([`opt_in::EVENT_TYPE`]).
+    pub async fn attempt_confirmation(&self, message_id: &str, body: &str) -> Outcome {
+        match &self.opt_in {
+            Some(o) => o.send(message_id, body, self.timeouts).await,
+            None => Outcome::Refused {
+                reason: "double opt-in is not configured (no form has double_opt_in = true)".into(),
+            },
         }
     }
 
@@ -293,25 +317,34 @@ impl Deliverer {
             Ok(m) => m,
             Err(reason) => return Outcome::Refused { reason },
         };
-        let transport = match e.smtp.transport(self.timeouts.connect) {
-            Ok(t) => t,
-            Err(reason) => return Outcome::Refused { reason },
-        };
-        match tokio::time::timeout(self.timeouts.total, transport.send(mail)).await {
-            Err(_) => Outcome::Retry {
-                error: format!(
-                    "the SMTP server did not finish within {} s",
-                    self.timeouts.total.as_secs_f64()
-                ),
-                status: None,
-            },
-            Ok(Ok(response)) => Outcome::Delivered {
-                status: response.code().to_string().parse().unwrap_or(250),
-            },
-            Ok(Err(err)) => Outcome::Retry {
-                status: err.status().and_then(|c| c.to_string().parse().ok()),
-                error: format!("SMTP: {err}"),
-            },
-        }
+        send_mail(&e.smtp, mail, self.timeouts).await
+    }
+}
+
+/// Sends one message through `smtp`, bounded by `timeouts`.
+pub(crate) async fn send_mail(
+    smtp: &smtp::SmtpUrl,
+    mail: lettre::Message,
+    timeouts: Timeouts,
+) -> Outcome {
+    let transport = match smtp.transport(timeouts.connect) {
+        Ok(t) => t,
+        Err(reason) => return Outcome::Refused { reason },
+    };
+    match tokio::time::timeout(timeouts.total, transport.send(mail)).await {
+        Err(_) => Outcome::Retry {
+            error: format!(
+                "the SMTP server did not finish within {} s",
+                timeouts.total.as_secs_f64()
+            ),
+            status: None,
+        },
+        Ok(Ok(response)) => Outcome::Delivered {
+            status: response.code().to_string().parse().unwrap_or(250),
+        },
+        Ok(Err(err)) => Outcome::Retry {
+            status: err.status().and_then(|c| c.to_string().parse().ok()),
+            error: format!("SMTP: {err}"),
+        },
     }
 }

@@ -20,6 +20,7 @@ pub fn outbox_for(targets: &Targets, lead: &NewLead) -> Option<Outbox> {
             event_type: message.kind.as_str().to_owned(),
             target: target.0,
             body: message.body,
+            held: false,
         })
         .collect();
     (!deliveries.is_empty()).then_some(Outbox {

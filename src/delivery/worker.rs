@@ -177,6 +177,11 @@ impl Loop {
         }
         let started = Instant::now();
         let outcome = match EventKind::parse(&d.event_type) {
+            None if d.event_type == super::opt_in::EVENT_TYPE => {
+                self.deliverer
+                    .attempt_confirmation(&d.event_id, &d.body)
+                    .await
+            }
             None => Outcome::Refused {
                 reason: format!("unknown event type {:?}", d.event_type),
             },

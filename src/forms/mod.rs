@@ -32,14 +32,17 @@
 
 mod fields;
 mod meta;
+mod opt_in;
 mod render;
 mod score;
 mod validate;
+mod version;
 
 pub use meta::{cut_chars, split_meta, Meta, META_FIELDS};
 pub use render::{apply_texts, render_form, FormRender, FormTexts, Prefill};
 pub use score::Score;
 pub use validate::{Answers, FieldError, FieldErrors, ValidLead};
+pub use version::form_version;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -233,7 +236,26 @@ pub struct FormSpec {
     /// Days this form's leads are kept; overrides `[capture] retention_days`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_days: Option<u32>,
+    /// Double opt-in: the lead confirms its address through a link before it is delivered.
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "opt_in::true_or_false"
+    )]
+    pub double_opt_in: bool,
+    /// Hours the confirmation link stays valid (default [`DEFAULT_CONFIRM_HOURS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_within_hours: Option<u32>,
+    /// Subject of the confirmation e-mail, instead of the built-in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_subject: Option<String>,
+    /// Text of the confirmation e-mail above the link, instead of the built-in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_text: Option<String>,
 }
+
+/// Hours a confirmation link stays valid unless `confirm_within_hours` says otherwise.
+pub const DEFAULT_CONFIRM_HOURS: u32 = 72;
 
 fn default_submit() -> String {
     "Send".into()
@@ -290,6 +312,7 @@ impl FormSpec {
         if self.retain_days == Some(0) {
             errs.push("retain_days must be a positive number of days".into());
         }
+        errs.extend(self.check_opt_in());
         if let Some(q) = &self.qualification {
             for r in &q.rules {
                 if !self.fields.iter().any(|f| f.name == r.field) {

@@ -12,6 +12,7 @@ pub mod cost;
 pub mod funnel;
 pub mod metrics;
 pub mod money;
+pub mod opt_in;
 pub mod spend;
 mod text;
 mod verdict;

@@ -29,6 +29,8 @@ pub struct NewDelivery {
     pub target: String,
     /// The body, serialised once; sent (and signed) exactly as stored.
     pub body: String,
+    /// Written `held` (never claimed) until the lead confirms its address (double opt-in).
+    pub held: bool,
 }
 
 /// Where a delivery stands.
@@ -41,6 +43,8 @@ pub enum DeliveryStatus {
     Delivered,
     /// Given up: the schedule ran out, or the target answered 410. Kept.
     Failed,
+    /// Waiting for the lead to confirm its address (double opt-in); never claimed until then.
+    Held,
 }
 
 impl DeliveryStatus {
@@ -50,6 +54,7 @@ impl DeliveryStatus {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Held => "held",
         }
     }
 
@@ -59,6 +64,7 @@ impl DeliveryStatus {
             DeliveryStatus::Pending,
             DeliveryStatus::Delivered,
             DeliveryStatus::Failed,
+            DeliveryStatus::Held,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -157,7 +163,8 @@ pub struct DeliveryQuery {
     pub limit: u32,
 }
 
-/// A delivery as listed (API, dashboard): failed first, then pending, then delivered; newest
+/// A delivery as listed (API, dashboard): failed first, then pending, then held, then
+/// delivered; newest
 /// first within each.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryRow {
@@ -202,9 +209,9 @@ pub(crate) fn from_ms(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(DateTime::from_timestamp_millis)
 }
 
-/// The ordering of listings: failed first, then pending, then delivered.
+/// The ordering of listings: failed first, then pending, then held, then delivered.
 pub(crate) const LIST_ORDER: &str =
-    "CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC";
+    "CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 WHEN 'held' THEN 2 ELSE 3 END, id DESC";
 
 /// The stored columns of [`AfterAttempt`]: status, next attempt, delivered at.
 pub(crate) fn after_columns(

@@ -2,14 +2,16 @@
 //!
 //! One writer, lead by lead, so an export of any size streams: CSV with stable columns (every
 //! cell neutralised against spreadsheet formulas), JSON (`{"leads": [...]}`, the API's shape)
-//! or NDJSON (one lead per line).
+//! or NDJSON (one lead per line). The consent proof of a lead is in every format: `consent`
+//! (the text agreed to), `page`, `form_version`, `received_at`, and for double opt-in
+//! `confirmation` and `confirmed_at`.
 
 use super::Lead;
 use crate::capture::app::neutralize_cell;
 use std::io::Write;
 
 /// The CSV header, in order. Stable: scripts and spreadsheets rely on it.
-pub const CSV_COLUMNS: [&str; 20] = [
+pub const CSV_COLUMNS: [&str; 23] = [
     "id",
     "received_at",
     "form",
@@ -30,6 +32,9 @@ pub const CSV_COLUMNS: [&str; 20] = [
     "spam_reason",
     "consent",
     "answers",
+    "confirmation",
+    "confirmed_at",
+    "form_version",
 ];
 
 /// An export format.
@@ -56,7 +61,7 @@ impl std::str::FromStr for ExportFormat {
 }
 
 /// A lead's CSV cells, in [`CSV_COLUMNS`] order.
-fn csv_record(l: &Lead) -> [String; 20] {
+fn csv_record(l: &Lead) -> [String; 23] {
     let n = &l.lead;
     let o = |v: &Option<String>| neutralize_cell(v.as_deref().unwrap_or(""));
     let flag = n.attribution_flag.map(|f| f.as_str().to_owned());
@@ -81,6 +86,11 @@ fn csv_record(l: &Lead) -> [String; 20] {
         o(&n.spam_reason),
         o(&n.consent),
         neutralize_cell(&serde_json::Value::Object(n.answers.clone()).to_string()),
+        n.confirmation
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
+        l.confirmed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        o(&n.form_version),
     ]
 }
 

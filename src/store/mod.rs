@@ -14,6 +14,7 @@ pub use deliveries::{
     AfterAttempt, AttemptRecord, Claim, Claimed, ClaimedDelivery, DeliveryQuery, DeliveryRow,
     DeliveryStatus, NewDelivery, Outbox,
 };
+pub use opt_in::{ConfirmOutcome, Confirmation, ConfirmationCounts};
 pub use outcomes::{OutcomeRow, SourceOutcomeRow};
 pub use retention::{PageCursor, PageQuery, PurgeCounts, RetentionPolicy};
 
@@ -139,6 +140,13 @@ pub struct NewLead {
     /// Identity of the submission for deduplication: the same key within
     /// [`DEDUPE_WINDOW_SECS`] of an earlier lead returns the earlier lead's id.
     pub dedupe_key: String,
+    /// Double opt-in state: `None` where the form does not ask for it; a new lead of a
+    /// double opt-in form is stored [`Confirmation::Unconfirmed`].
+    #[serde(default)]
+    pub confirmation: Option<Confirmation>,
+    /// The form's version as shown ([`crate::forms::form_version`]), for the consent proof.
+    #[serde(default)]
+    pub form_version: Option<String>,
 }
 
 impl NewLead {
@@ -311,6 +319,9 @@ pub struct Lead {
     /// Everything that was recorded.
     #[serde(flatten)]
     pub lead: NewLead,
+    /// When the lead clicked its confirmation link (double opt-in).
+    #[serde(default)]
+    pub confirmed_at: Option<DateTime<Utc>>,
 }
 
 /// Write-path figures for `/metrics`.
@@ -433,6 +444,13 @@ pub trait Store: Send + Sync + 'static {
     /// became opportunities and customers and what the customers are worth.
     async fn source_outcomes(&self) -> StoreResult<Vec<SourceOutcomeRow>>;
 
+    // --- Double opt-in (see [`opt_in`]) ---
+    /// Confirms the lead stored as `id` at `now`, in one write that also makes its held
+    /// deliveries pending and due at `now` (and wakes the worker). Idempotent: a second call
+    /// answers [`ConfirmOutcome::AlreadyConfirmed`] and changes nothing.
+    async fn confirm_lead(&self, id: &str, now: DateTime<Utc>) -> StoreResult<ConfirmOutcome>;
+    /// Non-spam leads of double opt-in forms per form: unconfirmed and confirmed.
+    async fn confirmation_counts(&self) -> StoreResult<Vec<ConfirmationCounts>>;
     /// Flush queued writes and stop the writer (graceful shutdown).
     async fn close(&self) -> StoreResult<()>;
 }
@@ -443,6 +461,7 @@ pub type SharedStore = Arc<dyn Store>;
 pub mod deliveries;
 pub mod export;
 mod metrics;
+pub mod opt_in;
 pub mod outcomes;
 pub mod postgres;
 pub mod queue;

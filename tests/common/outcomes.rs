@@ -1,7 +1,9 @@
-//! Test support standing in for the stage API and double opt-in, which fill the schema-8
-//! columns of `leads` (`confirmation`/`confirmed_ms`, the first-reached stage times,
-//! `revenue_minor`, `currency`). Until they land, tests write those columns with SQL here, on
-//! both stores, exactly as the stage API leaves them: a later step implies the earlier ones.
+//! Test support standing in for the stage API, which fills the schema-8 columns of `leads`
+//! (the first-reached stage times, `revenue_minor`, `currency`). Until it lands, tests write
+//! those columns with SQL here, on both stores, exactly as the stage API leaves them: a later
+//! step implies the earlier ones. Double opt-in has landed: tests confirm leads through
+//! [`splitmark::store::Store::confirm_lead`] where they can, and through `confirmed_ms` here
+//! for leads dated in the past (which `confirm_lead` does not look for).
 
 use splitmark::store::{Exposure, NewLead, Utm};
 
@@ -34,13 +36,13 @@ impl Stages {
     }
 }
 
-const UPDATE_SQLITE: &str = "UPDATE leads SET stage = ?1, confirmation = ?2, confirmed_ms = ?3,
-    sales_qualified_ms = ?4, opportunity_ms = ?5, customer_ms = ?6, disqualified_ms = ?7,
-    revenue_minor = ?8, currency = ?9 WHERE id = ?10";
+const UPDATE_SQLITE: &str = "UPDATE leads SET stage = ?1,
+    confirmation = CASE WHEN CAST(?2 AS BIGINT) IS NULL THEN confirmation ELSE 'confirmed' END,
+    confirmed_ms = COALESCE(?2, confirmed_ms), sales_qualified_ms = ?3, opportunity_ms = ?4,
+    customer_ms = ?5, disqualified_ms = ?6, revenue_minor = ?7, currency = ?8 WHERE id = ?9";
 
 /// Writes `stages` onto the leads named, in one transaction, on the store at `db`.
 pub async fn set_stages(db: &str, stages: &[(String, Stages)]) {
-    let confirmation = |s: &Stages| s.confirmed_ms.map(|_| "confirmed");
     if let Some(path) = db.strip_prefix("sqlite:") {
         let mut c = rusqlite::Connection::open(path).unwrap();
         c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
@@ -51,7 +53,6 @@ pub async fn set_stages(db: &str, stages: &[(String, Stages)]) {
                     UPDATE_SQLITE,
                     rusqlite::params![
                         s.stage(),
-                        confirmation(s),
                         s.confirmed_ms,
                         s.sales_qualified_ms,
                         s.opportunity_ms,
@@ -77,7 +78,6 @@ pub async fn set_stages(db: &str, stages: &[(String, Stages)]) {
                 &st,
                 &[
                     &s.stage(),
-                    &confirmation(s),
                     &s.confirmed_ms,
                     &s.sales_qualified_ms,
                     &s.opportunity_ms,
@@ -119,6 +119,8 @@ pub fn lead(visitor: &str, variant: &str, at_ms: i64, qualified: bool, utm: Utm)
         spam_reason: None,
         consent: None,
         dedupe_key: format!("k-{visitor}"),
+        confirmation: None,
+        form_version: None,
     }
 }
 

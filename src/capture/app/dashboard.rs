@@ -220,7 +220,7 @@ impl App {
             Ok(r) => r,
             Err(err) => return self.store_error(&err),
         };
-        let (funnel, cost) = match self.cost(dash).await {
+        let (mut funnel, cost) = match self.cost(dash).await {
             Ok(Ok((spend, report))) => (
                 dashboard::funnel::build(&rows, &crate::report::spend::campaign_totals(&spend)),
                 dashboard::cost::cost_view(Ok(&report)),
@@ -231,6 +231,18 @@ impl App {
             ),
             Err(err) => return self.store_error(&err),
         };
+        let opt_in: Vec<String> = manifest
+            .forms
+            .iter()
+            .filter(|(_, f)| f.double_opt_in)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !opt_in.is_empty() {
+            match self.store.confirmation_counts().await {
+                Ok(c) => funnel.confirmations = crate::report::opt_in::per_form(&c, &opt_in),
+                Err(err) => return self.store_error(&err),
+            }
+        }
         html(StatusCode::OK, dash.overview(&views, &funnel, &cost))
     }
 

@@ -42,6 +42,7 @@ impl App {
     /// Stores a new (not spam) lead with the deliveries its targets want, in one transaction.
     pub(super) async fn store_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
         let outbox = crate::delivery::outbox::outbox_for(self.delivery.targets(), &lead);
+        let outbox = self.lead_outbox(&lead, outbox)?;
         self.store.insert_lead_with(lead, outbox).await
     }
 
@@ -75,7 +76,10 @@ impl App {
                     Ok(false) => self.reject(
                         StatusCode::NOT_FOUND,
                         "unknown_delivery",
-                        &format!("there is no delivery {id}"),
+                        &format!(
+                            "there is no delivery {id} to redeliver (a held delivery goes out \
+                             when its lead confirms, not before)"
+                        ),
                     ),
                     Err(e) => self.store_error(&e),
                 }
@@ -98,7 +102,7 @@ impl App {
                     return self.reject(
                         StatusCode::BAD_REQUEST,
                         "bad_status",
-                        "status is pending, delivered or failed",
+                        "status is pending, held, delivered or failed",
                     )
                 }
             },

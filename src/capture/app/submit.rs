@@ -93,6 +93,8 @@ impl App {
             spam_reason: None,
             consent: None,
             dedupe_key: String::new(),
+            confirmation: None,
+            form_version: None,
         };
         // The success answer needs the page after the lead has gone to the store.
         let page = base.page.clone();
@@ -152,7 +154,12 @@ impl App {
             (None, Some(_)) => Some(AttributionFlag::UnknownExperiment),
             (None, None) => None,
         };
+        let form_version = Some(super::opt_in::shown_version(
+            &manifest, form_id, form, &base,
+        ));
         let lead = NewLead {
+            confirmation: super::opt_in::initial_confirmation(form),
+            form_version,
             dedupe_key: dedupe_key(form_id, base.visitor.as_deref(), &valid.answers),
             answers: valid.answers,
             email: valid.email,

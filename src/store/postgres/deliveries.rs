@@ -12,6 +12,15 @@ use tokio_postgres::{AsyncMessage, NoTls};
 /// The notification channel.
 pub(super) const CHANNEL: &str = "splitmark_deliveries";
 
+/// The status a delivery is written with: held until its lead confirms, else pending.
+fn initial_status(d: &NewDelivery) -> &'static str {
+    if d.held {
+        DeliveryStatus::Held.as_str()
+    } else {
+        DeliveryStatus::Pending.as_str()
+    }
+}
+
 /// Inserts a lead's deliveries in its transaction and notifies every instance at commit.
 pub(super) async fn insert(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -24,8 +33,8 @@ pub(super) async fn insert(
     }
     let st = tx
         .prepare_cached(
-            "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms, status)
+             VALUES ($1, $2, $3, $4, $5, CASE WHEN $7 = 'held' THEN NULL ELSE $6::BIGINT END, $6, $7)",
         )
         .await
         .map_err(db_err)?;
@@ -39,6 +48,7 @@ pub(super) async fn insert(
                 &d.target,
                 &d.body,
                 &at_ms,
+                &initial_status(d),
             ],
         )
         .await
@@ -157,7 +167,7 @@ pub(super) async fn redeliver(
     let n = client
         .execute(
             "WITH r AS (UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_ms = $2,
-                lease_until_ms = NULL, claimed_by = NULL WHERE id = $1 RETURNING id)
+                lease_until_ms = NULL, claimed_by = NULL WHERE id = $1 AND status <> 'held' RETURNING id)
              SELECT pg_notify($3, '') FROM r",
             &[&id, &now.timestamp_millis(), &CHANNEL],
         )

@@ -17,6 +17,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
 mod beacons;
+mod confirm;
 mod deliveries;
 mod outcomes;
 mod retention;
@@ -129,7 +130,13 @@ fn lead_from_row(r: &tokio_postgres::Row) -> Lead {
             spam_reason: r.get("spam_reason"),
             consent: r.get("consent"),
             dedupe_key: r.get("dedupe_key"),
+            confirmation: r
+                .get::<_, Option<String>>("confirmation")
+                .as_deref()
+                .and_then(Confirmation::parse),
+            form_version: r.get("form_version"),
         },
+        confirmed_at: crate::store::deliveries::from_ms(r.get("confirmed_ms")),
     }
 }
 
@@ -179,8 +186,9 @@ impl Store for PgStore {
         let flag = lead.attribution_flag.map(AttributionFlag::as_str);
         tx.execute(
             "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
-                utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+                utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key,
+                confirmation, form_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
             &[
                 &id,
                 &lead.received_at.to_rfc3339(),
@@ -206,6 +214,8 @@ impl Store for PgStore {
                 &lead.spam_reason,
                 &lead.consent,
                 &lead.dedupe_key,
+                &lead.confirmation.map(Confirmation::as_str),
+                &lead.form_version,
             ],
         )
         .await
@@ -428,6 +438,19 @@ impl Store for PgStore {
     async fn pending_deliveries(&self) -> StoreResult<u64> {
         let client = self.pool.get().await.map_err(unavailable)?;
         deliveries::pending(&client).await
+    }
+
+    async fn confirm_lead(&self, id: &str, now: DateTime<Utc>) -> StoreResult<ConfirmOutcome> {
+        if deliveries::lead_window(id).is_none() {
+            return Ok(ConfirmOutcome::NotFound);
+        }
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        confirm::confirm(&mut client, id, now).await
+    }
+
+    async fn confirmation_counts(&self) -> StoreResult<Vec<ConfirmationCounts>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        confirm::counts(&client).await
     }
 
     fn delivery_signal(&self) -> Arc<tokio::sync::Notify> {

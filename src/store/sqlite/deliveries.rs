@@ -17,6 +17,8 @@ pub(in crate::store) enum DeliveryOp {
     Redeliver(i64, i64),
     /// Free every lease (the process that held them is gone).
     ReleaseLeases,
+    /// Confirm a double opt-in lead and release its held deliveries (see `confirm.rs`).
+    Confirm(super::confirm::Confirm),
 }
 
 /// The writer's answer to a [`DeliveryOp`].
@@ -25,16 +27,34 @@ pub(in crate::store) enum DeliveryAnswer {
     Claimed(Claimed),
     /// Whether a row was changed.
     Changed(bool),
+    /// What confirming a lead found.
+    Confirmed(ConfirmOutcome),
 }
 
 impl DeliveryOp {
     /// Whether committing this makes work for the worker at once.
     pub(super) fn wakes_worker(&self) -> bool {
-        matches!(self, DeliveryOp::Redeliver(..) | DeliveryOp::ReleaseLeases)
+        match self {
+            DeliveryOp::Redeliver(..) | DeliveryOp::ReleaseLeases => true,
+            // Whether any row was released is known only after the write; a spare wake-up
+            // costs one claim.
+            DeliveryOp::Confirm(_) => true,
+            DeliveryOp::Claim(_) | DeliveryOp::Record(_) => false,
+        }
     }
 }
 
-/// Inserts a lead's deliveries (in the lead's transaction), due at once.
+/// The status a delivery is written with: held until its lead confirms, else pending.
+fn initial_status(d: &NewDelivery) -> &'static str {
+    if d.held {
+        DeliveryStatus::Held.as_str()
+    } else {
+        DeliveryStatus::Pending.as_str()
+    }
+}
+
+/// Inserts a lead's deliveries (in the lead's transaction), due at once (held ones when
+/// released).
 pub(super) fn insert(
     tx: &Connection,
     lead_id: &str,
@@ -42,8 +62,8 @@ pub(super) fn insert(
     deliveries: &[NewDelivery],
 ) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
-        "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?7 = 'held' THEN NULL ELSE ?6 END, ?6, ?7)",
     )?;
     for d in deliveries {
         st.execute(params![
@@ -52,7 +72,8 @@ pub(super) fn insert(
             d.event_type,
             d.target,
             d.body,
-            at_ms
+            at_ms,
+            initial_status(d),
         ])?;
     }
     Ok(())
@@ -66,7 +87,7 @@ pub(super) fn run(tx: &Connection, op: &DeliveryOp) -> rusqlite::Result<Delivery
         DeliveryOp::Redeliver(id, now) => tx
             .prepare_cached(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_ms = ?2,
-                    lease_until_ms = NULL, claimed_by = NULL WHERE id = ?1",
+                    lease_until_ms = NULL, claimed_by = NULL WHERE id = ?1 AND status <> 'held'",
             )?
             .execute(params![id, now])
             .map(|n| DeliveryAnswer::Changed(n == 1)),
@@ -77,6 +98,7 @@ pub(super) fn run(tx: &Connection, op: &DeliveryOp) -> rusqlite::Result<Delivery
             )?
             .execute([])
             .map(|n| DeliveryAnswer::Changed(n > 0)),
+        DeliveryOp::Confirm(c) => c.run(tx).map(DeliveryAnswer::Confirmed),
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 pub mod backup;
+mod confirm;
 mod deliveries;
 mod outcomes;
 mod recent;
@@ -145,7 +146,7 @@ fn opt_str(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> 
     r.get(i)
 }
 
-const LEAD_COLUMNS: &str = "id, received_at, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key";
+const LEAD_COLUMNS: &str = "id, received_at, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key, confirmation, confirmed_ms, form_version";
 
 fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
     let received: String = r.get(1)?;
@@ -180,7 +181,10 @@ fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
             spam_reason: opt_str(r, 20)?,
             consent: opt_str(r, 21)?,
             dedupe_key: r.get(22)?,
+            confirmation: opt_str(r, 23)?.as_deref().and_then(Confirmation::parse),
+            form_version: opt_str(r, 25)?,
         },
+        confirmed_at: crate::store::deliveries::from_ms(r.get(24)?),
     })
 }
 
@@ -395,7 +399,7 @@ impl Store for SqliteStore {
             .await?
         {
             deliveries::DeliveryAnswer::Claimed(c) => Ok(c),
-            deliveries::DeliveryAnswer::Changed(_) => Ok(Claimed::default()),
+            _ => Ok(Claimed::default()),
         }
     }
 
@@ -463,6 +467,27 @@ impl Store for SqliteStore {
 
     async fn source_outcomes(&self) -> StoreResult<Vec<SourceOutcomeRow>> {
         outcomes::source_outcomes(self).await
+    }
+
+    async fn confirm_lead(&self, id: &str, now: DateTime<Utc>) -> StoreResult<ConfirmOutcome> {
+        let Some(window) = deliveries::lead_window(id) else {
+            return Ok(ConfirmOutcome::NotFound);
+        };
+        let op = deliveries::DeliveryOp::Confirm(confirm::Confirm {
+            id: id.to_owned(),
+            window,
+            now_ms: now.timestamp_millis(),
+        });
+        match self.delivery_op(op).await? {
+            deliveries::DeliveryAnswer::Confirmed(outcome) => Ok(outcome),
+            _ => Err(StoreError::Database(
+                "confirming answered something else".into(),
+            )),
+        }
+    }
+
+    async fn confirmation_counts(&self) -> StoreResult<Vec<ConfirmationCounts>> {
+        self.read(confirm::counts).await
     }
 
     fn commit_stats(&self) -> CommitStats {

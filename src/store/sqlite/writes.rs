@@ -100,8 +100,9 @@ pub(super) fn insert_lead(
     let flag = lead.attribution_flag.map(AttributionFlag::as_str);
     tx.prepare_cached(
         "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
-            utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+            utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key,
+            confirmation, form_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     )?
     .execute(params![
             prepared.id,
@@ -128,6 +129,8 @@ pub(super) fn insert_lead(
             lead.spam_reason,
             lead.consent,
             lead.dedupe_key,
+            lead.confirmation.map(Confirmation::as_str),
+            lead.form_version,
     ])?;
     recent.remember(&lead.dedupe_key, tx.last_insert_rowid(), at);
     super::deliveries::insert(tx, &prepared.id, at, &prepared.deliveries)?;
@@ -241,6 +244,8 @@ pub(super) fn test_lead(form: &str, key: &str) -> NewLead {
         spam_reason: None,
         consent: None,
         dedupe_key: key.into(),
+        confirmation: None,
+        form_version: None,
     }
 }
 
