@@ -91,10 +91,8 @@ pub struct ExperimentView {
     pub srm: String,
     /// Visitors per variant needed for the minimum detectable effect.
     pub needed: String,
-    /// The funnel behind the goal form, variants side by side.
+    /// The funnel behind the goal form, variants side by side (the verdict's step marked).
     pub funnel: crate::report::funnel::FunnelGrid,
-    /// What the verdict is made on (`customers`).
-    pub verdict_metric: &'static str,
 }
 
 /// The overview's view of an experiment report and its daily counts.
@@ -136,6 +134,5 @@ pub fn experiment_view(
             .needed_visitors_per_variant
             .map_or_else(|| "—".into(), group),
         funnel: crate::report::funnel::grid(r),
-        verdict_metric: r.verdict_metric.label(),
     }
 }
