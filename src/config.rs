@@ -63,6 +63,9 @@ pub struct Config {
     /// `[campaigns.<utm_campaign>]`: costs for the report.
     #[serde(default, skip_serializing)]
     pub campaigns: toml::Table,
+    /// `[report]`: the ad-spend file (see [`crate::report::spend`]).
+    #[serde(default, skip_serializing)]
+    pub report: crate::report::spend::ReportConfig,
 }
 
 /// One navigation link.

@@ -41,6 +41,9 @@ pub struct ExperimentManifest {
     pub mde: f64,
     /// Variants (control first) with normalised weights.
     pub variants: Vec<VariantManifest>,
+    /// The verdict's metric, the outcome window and the revenue cap.
+    #[serde(default)]
+    pub outcomes: crate::experiments::metric::OutcomeSettings,
 }
 
 /// A variant id and its weight.
@@ -81,6 +84,7 @@ impl ExperimentManifest {
             status: spec.status,
             winner: spec.winner.clone(),
             mde: spec.mde,
+            outcomes: spec.outcomes(),
             variants: spec
                 .variants
                 .iter()

@@ -155,3 +155,89 @@ fn msprt_is_more_conservative_than_the_fixed_horizon_p_and_never_rises_over_look
         .collect();
     assert_eq!(running, each.iter().copied().fold(1.0, f64::min));
 }
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+/// Checks the mean, interval, Welch test and delta-method lift of one pair against `want`.
+fn check_means(name: &str, a: &Moments, b: &Moments, want: &serde_json::Value) {
+    for (m, key) in [(a, "a"), (b, "b")] {
+        let ci = mean_ci(m).unwrap();
+        let w = &want[key];
+        close(
+            ci.mean,
+            w["mean"].as_f64().unwrap(),
+            1e-9,
+            &format!("{name} {key} mean"),
+        );
+        close(
+            ci.low,
+            w["ci"][0].as_f64().unwrap(),
+            1e-9,
+            &format!("{name} {key} ci low"),
+        );
+        close(
+            ci.high,
+            w["ci"][1].as_f64().unwrap(),
+            1e-9,
+            &format!("{name} {key} ci high"),
+        );
+    }
+    let t = welch(a, b).unwrap();
+    let w = &want["welch"];
+    close(t.t, w["t"].as_f64().unwrap(), 1e-9, &format!("{name} t"));
+    close(t.df, w["df"].as_f64().unwrap(), 1e-6, &format!("{name} df"));
+    close(
+        t.p_value,
+        w["p_value"].as_f64().unwrap(),
+        1e-9,
+        &format!("{name} Welch p"),
+    );
+    let l = mean_lift(a, b).unwrap();
+    let w = floats(&want["lift"]);
+    close(l.relative, w[0], 1e-9, &format!("{name} lift"));
+    close(l.low, w[1], 1e-9, &format!("{name} lift low"));
+    close(l.high, w[2], 1e-9, &format!("{name} lift high"));
+}
+
+#[test]
+fn means_welch_and_delta_method_lift_match_scipy_and_numpy() {
+    for c in data()["means"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let (n1, n2) = (c["n1"].as_u64().unwrap(), c["n2"].as_u64().unwrap());
+        let (v1, v2) = (floats(&c["values1"]), floats(&c["values2"]));
+        let (a, b) = (Moments::from_values(n1, &v1), Moments::from_values(n2, &v2));
+        check_means(name, &a, &b, &c["plain"]);
+        let pooled: Vec<f64> = v1.iter().chain(&v2).copied().collect();
+        let limit = percentile(&pooled, c["cap_percentile"].as_f64().unwrap()).unwrap();
+        close(
+            limit,
+            c["cap"].as_f64().unwrap(),
+            1e-9,
+            &format!("{name} cap"),
+        );
+        let (a, b) = (
+            Moments::from_values(n1, &cap(&v1, limit)),
+            Moments::from_values(n2, &cap(&v2, limit)),
+        );
+        check_means(&format!("{name} capped"), &a, &b, &c["capped"]);
+    }
+}
+
+#[test]
+fn the_always_valid_p_for_means_uses_the_same_mixture_as_for_rates() {
+    // A rate is the mean of 0/1 values: the same counts give the same mSPRT up to the
+    // n - 1 of the sample variance.
+    let ones = vec![1.0; 500];
+    let more = vec![1.0; 600];
+    let (a, b) = (
+        Moments::from_values(10_000, &ones),
+        Moments::from_values(10_000, &more),
+    );
+    let means = msprt_means_p_value(&a, &b, 0.1).unwrap();
+    let rates = msprt_p_value(500, 10_000, 600, 10_000, 0.1).unwrap();
+    assert!((means - rates).abs() < 1e-3 * rates, "{means} vs {rates}");
+    let fixed = welch(&a, &b).unwrap().p_value;
+    assert!(means > fixed, "the sequential p is the more cautious one");
+}

@@ -334,6 +334,9 @@ pub fn report_command(
             for r in &reports {
                 println!("{}", crate::report::render_table(r));
             }
+            if let Some(cost) = crate::report::cost::load(root, store.as_ref()).await? {
+                println!("Cost by source and campaign\n\n{cost}");
+            }
             if !opt_in_forms.is_empty() {
                 use crate::report::opt_in::{per_form, render_confirmations};
                 let counts = store.confirmation_counts().await?;

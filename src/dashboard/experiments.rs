@@ -91,6 +91,8 @@ pub struct ExperimentView {
     pub srm: String,
     /// Visitors per variant needed for the minimum detectable effect.
     pub needed: String,
+    /// The funnel behind the goal form, variants side by side (the verdict's step marked).
+    pub funnel: crate::report::funnel::FunnelGrid,
 }
 
 /// The overview's view of an experiment report and its daily counts.
@@ -131,5 +133,6 @@ pub fn experiment_view(
         needed: r
             .needed_visitors_per_variant
             .map_or_else(|| "—".into(), group),
+        funnel: crate::report::funnel::grid(r),
     }
 }

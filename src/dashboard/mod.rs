@@ -7,6 +7,7 @@
 
 pub mod charts;
 mod consent;
+pub mod cost;
 mod deliveries;
 mod experiments;
 pub mod funnel;
@@ -34,6 +35,8 @@ pub struct Dashboard {
     tera: Tera,
     costs: BTreeMap<String, CampaignCost>,
     title: String,
+    root: std::path::PathBuf,
+    report: crate::report::spend::ReportConfig,
 }
 
 impl Dashboard {
@@ -43,16 +46,26 @@ impl Dashboard {
             crate::site::templates::load(root, config, &|_| {}).map_err(|d| d.to_string())?;
         let costs = funnel::campaign_costs(&config.campaigns)
             .map_err(|e| format!("{}: {e}", crate::config::CONFIG_FILE))?;
-        Ok(Dashboard {
+        let dash = Dashboard {
             tera,
             costs,
             title: config.title.clone(),
-        })
+            root: root.to_path_buf(),
+            report: config.report.clone(),
+        };
+        dash.spend()?;
+        Ok(dash)
     }
 
     /// Campaign costs from the configuration.
     pub fn costs(&self) -> &BTreeMap<String, CampaignCost> {
         &self.costs
+    }
+
+    /// Every recorded spend: the `[report] spend` file, read afresh so an updated file shows
+    /// without a restart, and the `[campaigns]` costs.
+    pub fn spend(&self) -> Result<Vec<crate::report::spend::SpendRow>, String> {
+        crate::report::spend::load(&self.root, &self.report, &self.costs)
     }
 
     fn render(
@@ -82,10 +95,12 @@ impl Dashboard {
         &self,
         experiments: &[ExperimentView],
         funnel: &Funnel,
+        cost: &cost::CostView,
     ) -> Result<String, String> {
         self.render("admin/index.html", "overview", |c| {
             c.insert("experiments", experiments);
             c.insert("funnel", funnel);
+            c.insert("cost", cost);
         })
     }
 

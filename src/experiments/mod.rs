@@ -6,6 +6,7 @@
 
 pub mod hash;
 pub mod markup;
+pub mod metric;
 
 use crate::forms::FormTexts;
 use serde::{Deserialize, Serialize};
@@ -76,6 +77,15 @@ pub struct ExperimentSpec {
     pub mde: f64,
     /// Variants; the first is the control.
     pub variants: Vec<Variant>,
+    /// The metric of the verdict (see [`metric`]).
+    #[serde(default)]
+    pub metric: metric::Metric,
+    /// Days after the first exposure in which an outcome counts.
+    #[serde(default = "metric::default_window")]
+    pub outcome_window_days: u32,
+    /// Cap revenue per visitor at this percentile (off by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue_cap_percentile: Option<f64>,
 }
 
 /// Ids usable in HTML attribute names and URLs.
@@ -137,7 +147,18 @@ impl ExperimentSpec {
         if !(self.mde > 0.0 && self.mde < 10.0) {
             return Err("mde must be a relative effect above 0 (0.1 means 10%)".into());
         }
-        Ok(())
+        self.outcomes()
+            .check()
+            .map_err(|e| format!("experiment {:?}: {e}", self.id))
+    }
+
+    /// What the experiment is judged on.
+    pub fn outcomes(&self) -> metric::OutcomeSettings {
+        metric::OutcomeSettings {
+            metric: self.metric,
+            outcome_window_days: self.outcome_window_days,
+            revenue_cap_percentile: self.revenue_cap_percentile,
+        }
     }
 
     /// The control (first variant).
@@ -270,5 +291,39 @@ mod tests {
             json!({"id": "h", "goal": "demo", "variants": [{"id":"a","weight":0},{"id":"b"}]})
         )
         .contains("weight"));
+    }
+
+    #[test]
+    fn outcome_settings_are_checked() {
+        let base = || json!({"id": "h", "goal": "demo", "variants": [{"id":"a"},{"id":"b"}]});
+        let with = |k: &str, v: Value| {
+            let mut j = base();
+            j[k] = v;
+            ExperimentSpec::from_value(&j, &["demo"])
+        };
+        let s = ExperimentSpec::from_value(&base(), &["demo"]).unwrap();
+        assert_eq!(s.outcomes(), metric::OutcomeSettings::default());
+        assert_eq!(
+            with("metric", json!("sales_qualified")).unwrap().metric,
+            metric::Metric::SalesQualified
+        );
+        assert!(with("metric", json!("signups"))
+            .unwrap_err()
+            .contains("unknown variant `signups`"));
+        assert!(with("outcome_window_days", json!(0))
+            .unwrap_err()
+            .contains("outcome_window_days must be between 1 and 365"));
+        assert!(with("outcome_window_days", json!(-3)).is_err());
+        for bad in [0.0, 100.0, 150.0] {
+            assert!(with("revenue_cap_percentile", json!(bad))
+                .unwrap_err()
+                .contains("revenue_cap_percentile must be above 0 and below 100"));
+        }
+        assert_eq!(
+            with("revenue_cap_percentile", json!(99))
+                .unwrap()
+                .revenue_cap_percentile,
+            Some(99.0)
+        );
     }
 }

@@ -1,13 +1,21 @@
-//! The experiment report: statistics per variant, a verdict, as JSON (the API) and as a
-//! terminal table (`splitmark report`). Pure: counts in, report out.
+//! The experiment report: statistics per variant, the funnel behind the goal form
+//! ([`metrics`]), a verdict on the experiment's metric (`verdict.rs`), as JSON (the API) and
+//! as a terminal table (`splitmark report`). Pure: counts and outcome rows in, report out.
 
+use crate::experiments::metric::Metric;
 use crate::manifest::ExperimentManifest;
 use crate::stats;
-use crate::store::VariantCounts;
+use crate::store::{OutcomeRow, VariantCounts};
 use serde::Serialize;
 
+pub mod cost;
+pub mod funnel;
+pub mod metrics;
+pub mod money;
 pub mod opt_in;
+pub mod spend;
 mod text;
+mod verdict;
 pub use text::{chance_pct, group, opt, pct, render_table, status_name};
 
 /// Statistics of one variant on one metric (all leads, or qualified leads).
@@ -82,8 +90,12 @@ pub struct ExperimentReport {
     pub needed_visitors_per_variant: Option<u64>,
     /// Minimum detectable effect (relative).
     pub mde: f64,
+    /// The metric the verdict is made on (`[experiment] metric`).
+    pub verdict_metric: Metric,
     /// One sentence a growth team can act on.
     pub verdict: String,
+    /// The funnel behind the goal form per variant, and revenue per visitor.
+    pub metrics: metrics::Metrics,
 }
 
 fn variant_stats(
@@ -160,74 +172,21 @@ fn metric(e: &ExperimentManifest, counts: &[VariantCounts], qualified: bool) -> 
         .collect()
 }
 
-fn verdict(r: &ExperimentReport) -> String {
-    if r.srm_warning {
-        return format!("sample ratio mismatch (p={:.2e}) — do not trust this test; check redirects, caching and bot filters", r.srm_p_value.unwrap_or(0.0));
-    }
-    let control = &r.variants[0];
-    let best = r.variants[1..]
-        .iter()
-        .filter(|v| v.p_value_sequential.is_some())
-        .max_by(|a, b| {
-            a.rate
-                .partial_cmp(&b.rate)
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-    let Some(best) = best else {
-        return "no data yet".to_owned();
-    };
-    // The decision uses the always-valid p-value, so checking the report daily is safe.
-    let significant = best.p_value_sequential.is_some_and(|p| p < 0.05);
-    let chance = best.chance_to_beat_control.unwrap_or(0.5);
-    if significant && chance > 0.5 {
-        return format!(
-            "{} beats {} (p={:.3}, {} chance)",
-            best.id,
-            control.id,
-            best.p_value_sequential.unwrap_or(1.0),
-            chance_pct(chance)
-        );
-    }
-    if significant && chance < 0.5 {
-        return format!(
-            "{} beats {} (p={:.3}, {} chance)",
-            control.id,
-            best.id,
-            best.p_value_sequential.unwrap_or(1.0),
-            chance_pct(1.0 - chance)
-        );
-    }
-    let min_visitors = r.variants.iter().map(|v| v.visitors).min().unwrap_or(0);
-    match r.needed_visitors_per_variant {
-        Some(n) if n > min_visitors => format!(
-            "not enough data: ~{} more visitors per variant",
-            group(n - min_visitors)
-        ),
-        None if control.conversions == 0 => {
-            "not enough data: the control has no conversions yet".to_owned()
-        }
-        // The control converts so well that the minimum detectable effect would pass 100%.
-        None => format!(
-            "no significant difference yet (best: {}, {} chance to beat {}); the control's rate is too high to size the test",
-            best.id,
-            pct(chance),
-            control.id
-        ),
-        _ => format!(
-            "no significant difference yet (best: {}, {} chance to beat {})",
-            best.id,
-            pct(chance),
-            control.id
-        ),
-    }
+/// Every variant's statistics on the conversions in `counts`, control first.
+fn metric_rows(e: &ExperimentManifest, counts: &[VariantCounts]) -> Vec<VariantStats> {
+    metric(e, counts, false)
 }
 
-/// Builds the report of `e` from its counts.
+/// Builds the report of `e` from its counts and the outcome rows of its visitors' leads, as
+/// of `now_ms` (which decides which leads are still open).
 pub fn build(
     e: &ExperimentManifest,
     counts: &[VariantCounts],
+    outcomes: &[OutcomeRow],
+    now_ms: i64,
     started_at: Option<String>,
 ) -> ExperimentReport {
+    let (metrics, full) = metrics::build(e, counts, outcomes, now_ms);
     let variants = metric(e, counts, false);
     let qualified_stats = metric(e, counts, true);
     let observed: Vec<u64> = variants.iter().map(|v| v.visitors).collect();
@@ -245,9 +204,12 @@ pub fn build(
         mde: e.mde,
         variants,
         qualified_stats,
+        verdict_metric: e.outcomes.metric,
         verdict: String::new(),
+        metrics,
     };
-    r.verdict = verdict(&r);
+    let chosen = full.get(&e.outcomes.metric).map_or(&[][..], Vec::as_slice);
+    r.verdict = verdict::verdict(&r, chosen);
     r
 }
 
@@ -257,8 +219,15 @@ pub async fn load(
     e: &ExperimentManifest,
 ) -> crate::store::StoreResult<ExperimentReport> {
     let counts = store.experiment_counts(&e.id, &e.goal).await?;
+    let outcomes = store.experiment_outcomes(&e.id, &e.goal).await?;
     let started = store.experiment_started_at(&e.id).await?;
-    Ok(build(e, &counts, started.map(|d| d.to_rfc3339())))
+    Ok(build(
+        e,
+        &counts,
+        &outcomes,
+        chrono::Utc::now().timestamp_millis(),
+        started.map(|d| d.to_rfc3339()),
+    ))
 }
 
 #[cfg(test)]
@@ -274,6 +243,7 @@ mod tests {
             status: crate::experiments::Status::Running,
             winner: None,
             mde: 0.1,
+            outcomes: Default::default(),
             variants: vec![
                 VariantManifest {
                     id: "a".into(),
@@ -311,29 +281,31 @@ mod tests {
     #[test]
     fn verdicts() {
         assert!(
-            build(&exp(), &counts(10_000, 500, 10_000, 650), None)
+            build(&exp(), &counts(10_000, 500, 10_000, 650), &[], 0, None)
                 .verdict
                 .starts_with("b beats a (p="),
             "{}",
-            build(&exp(), &counts(10_000, 500, 10_000, 650), None).verdict
+            build(&exp(), &counts(10_000, 500, 10_000, 650), &[], 0, None).verdict
         );
-        assert!(build(&exp(), &counts(10_000, 650, 10_000, 500), None)
-            .verdict
-            .starts_with("a beats b"));
-        assert!(build(&exp(), &counts(200, 10, 200, 12), None)
+        assert!(
+            build(&exp(), &counts(10_000, 650, 10_000, 500), &[], 0, None)
+                .verdict
+                .starts_with("a beats b")
+        );
+        assert!(build(&exp(), &counts(200, 10, 200, 12), &[], 0, None)
             .verdict
             .starts_with("not enough data: ~"));
-        assert!(build(&exp(), &counts(5_200, 300, 4_800, 280), None)
+        assert!(build(&exp(), &counts(5_200, 300, 4_800, 280), &[], 0, None)
             .verdict
             .starts_with("sample ratio mismatch"));
         assert_eq!(
-            build(&exp(), &counts(100, 0, 100, 3), None).verdict,
+            build(&exp(), &counts(100, 0, 100, 3), &[], 0, None).verdict,
             "not enough data: the control has no conversions yet"
         );
-        assert!(build(&exp(), &counts(10, 10, 10, 9), None)
+        assert!(build(&exp(), &counts(10, 10, 10, 9), &[], 0, None)
             .verdict
             .ends_with("the control's rate is too high to size the test"));
-        assert_eq!(build(&exp(), &[], None).verdict, "no data yet");
+        assert_eq!(build(&exp(), &[], &[], 0, None).verdict, "no data yet");
     }
 
     #[test]
@@ -341,6 +313,8 @@ mod tests {
         let r = build(
             &exp(),
             &counts(1000, 50, 1000, 60),
+            &[],
+            0,
             Some("2026-01-01T00:00:00+00:00".into()),
         );
         let j = serde_json::to_value(&r).unwrap();
@@ -385,9 +359,73 @@ mod tests {
         assert_eq!(j["variants"][0]["rate"], 0.05);
     }
 
+    /// Outcome rows: `leads` leads in `variant`, every second qualified, every fifth a
+    /// customer worth 100 × its index in EUR cents, inside the window.
+    fn outcomes(variant: &str, leads: usize) -> Vec<OutcomeRow> {
+        (0..leads)
+            .map(|i| OutcomeRow {
+                variant: variant.into(),
+                visitor: format!("{variant}{i}"),
+                exposed_ms: 0,
+                lead_ms: 1_000,
+                qualified: i % 2 == 0,
+                confirmed_ms: None,
+                sales_qualified_ms: (i % 5 == 0).then_some(2_000),
+                opportunity_ms: (i % 5 == 0).then_some(3_000),
+                customer_ms: (i % 5 == 0).then_some(4_000),
+                disqualified_ms: None,
+                revenue_minor: (i % 5 == 0).then_some(100 * i as i64 + 5_000),
+                currency: Some("EUR".into()),
+            })
+            .collect()
+    }
+
     #[test]
     fn table_snapshot() {
-        let r = build(&exp(), &counts(12_000, 600, 12_000, 720), None);
+        let mut rows = outcomes("a", 600);
+        rows.extend(outcomes("b", 720));
+        let r = build(&exp(), &counts(12_000, 600, 12_000, 720), &rows, 0, None);
         insta::assert_snapshot!(render_table(&r));
+    }
+
+    #[test]
+    fn the_verdict_follows_the_metric_and_the_cap_is_reported() {
+        let mut e = exp();
+        e.outcomes.metric = Metric::Revenue;
+        e.outcomes.revenue_cap_percentile = Some(90.0);
+        let mut rows = outcomes("a", 600);
+        rows.extend(outcomes("b", 720));
+        let r = build(&e, &counts(12_000, 600, 12_000, 720), &rows, 0, None);
+        assert!(
+            r.verdict.contains("on revenue per visitor"),
+            "{}",
+            r.verdict
+        );
+        let table = render_table(&r);
+        assert!(table.contains("revenue / visitor *"), "{table}");
+        assert!(table.contains("capped at the 90th percentile"), "{table}");
+        e.outcomes.metric = Metric::Qualified;
+        let r = build(&e, &counts(12_000, 600, 12_000, 720), &rows, 0, None);
+        assert!(r.verdict.contains("on qualified leads"), "{}", r.verdict);
+    }
+
+    #[test]
+    fn outcomes_after_the_window_do_not_count_and_open_leads_are_counted() {
+        let mut rows = outcomes("a", 10);
+        let window = exp().outcomes.window_ms();
+        rows[0].customer_ms = Some(window + 1); // a late customer
+        rows[1].lead_ms = window + 1; // a late lead
+        rows[2].disqualified_ms = Some(5_000);
+        let r = build(&exp(), &counts(100, 10, 100, 0), &rows, window, None);
+        let m = &r.metrics;
+        assert_eq!(m.leads[0].conversions, 9);
+        assert_eq!(
+            m.customers[0].conversions, 1,
+            "row 0 became a customer after the window, row 5 inside it"
+        );
+        // 9 counted; row 5 is a customer, row 2 disqualified, row 0 a (late) customer.
+        assert_eq!((m.open[0].leads, m.open[0].open), (9, 6));
+        let after = build(&exp(), &counts(100, 10, 100, 0), &rows, window + 1, None);
+        assert_eq!(after.metrics.open[0].open, 0, "the window has closed");
     }
 }

@@ -85,6 +85,7 @@ pub fn render_table(r: &ExperimentReport) -> String {
         "sample ratio check: p={}",
         opt(r.srm_p_value, |p| format!("{p:.3}"))
     );
+    s.push_str(&super::funnel::render(&super::funnel::grid(r)));
     let _ = writeln!(s, "verdict: {}", r.verdict);
     s
 }

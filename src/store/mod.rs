@@ -15,6 +15,7 @@ pub use deliveries::{
     DeliveryStatus, NewDelivery, Outbox,
 };
 pub use opt_in::{ConfirmOutcome, Confirmation, ConfirmationCounts};
+pub use outcomes::{OutcomeRow, SourceOutcomeRow};
 pub use retention::{PageCursor, PageQuery, PurgeCounts, RetentionPolicy};
 pub use users::{NewUser, StoredUser, UserAdded, UserRecord};
 
@@ -432,6 +433,18 @@ pub trait Store: Send + Sync + 'static {
     /// Write-path figures for `/metrics`.
     fn commit_stats(&self) -> CommitStats;
 
+    // --- Outcomes: what became of the leads, for experiments and campaigns (outcomes.rs) ---
+    /// Every goal-form lead of a visitor exposed to `experiment`, with its stage times and
+    /// value, ordered by variant, visitor and time.
+    async fn experiment_outcomes(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<OutcomeRow>>;
+    /// Non-spam leads per `utm_source`, `utm_campaign` and deal currency, with how many
+    /// became opportunities and customers and what the customers are worth.
+    async fn source_outcomes(&self) -> StoreResult<Vec<SourceOutcomeRow>>;
+
     // --- Double opt-in (see [`opt_in`]) ---
     /// Confirms the lead stored as `id` at `now`, in one write that also makes its held
     /// deliveries pending and due at `now` (and wakes the worker). Idempotent: a second call
@@ -462,6 +475,7 @@ pub mod deliveries;
 pub mod export;
 mod metrics;
 pub mod opt_in;
+pub mod outcomes;
 pub mod postgres;
 pub mod queue;
 pub mod retention;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod outcomes;
 pub mod postgres;
 pub mod process;
 pub mod smtp;

@@ -274,7 +274,17 @@ impl App {
             Ok(r) => r,
             Err(err) => return self.store_error(&err),
         };
-        let mut funnel = dashboard::funnel::build(&rows, dash.costs());
+        let (mut funnel, cost) = match self.cost(dash).await {
+            Ok(Ok((spend, report))) => (
+                dashboard::funnel::build(&rows, &crate::report::spend::campaign_totals(&spend)),
+                dashboard::cost::cost_view(Ok(&report)),
+            ),
+            Ok(Err(e)) => (
+                dashboard::funnel::build(&rows, dash.costs()),
+                dashboard::cost::cost_view(Err(e)),
+            ),
+            Err(err) => return self.store_error(&err),
+        };
         let opt_in: Vec<String> = manifest
             .forms
             .iter()
@@ -287,7 +297,27 @@ impl App {
                 Err(err) => return self.store_error(&err),
             }
         }
-        html(StatusCode::OK, dash.overview(&views, &funnel))
+        html(StatusCode::OK, dash.overview(&views, &funnel, &cost))
+    }
+
+    /// The spend and the cost report, or why the spend file could not be read.
+    async fn cost(
+        &self,
+        dash: &Dashboard,
+    ) -> crate::store::StoreResult<
+        Result<
+            (
+                Vec<crate::report::spend::SpendRow>,
+                crate::report::cost::CostReport,
+            ),
+            String,
+        >,
+    > {
+        let rows = self.store.source_outcomes().await?;
+        Ok(dash.spend().map(|spend| {
+            let report = crate::report::cost::build(&rows, &spend);
+            (spend, report)
+        }))
     }
 
     async fn leads_page(&self, req: &Request<Incoming>, dash: &Dashboard) -> Response<Body> {

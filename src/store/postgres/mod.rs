@@ -19,6 +19,7 @@ use tokio_postgres::NoTls;
 mod beacons;
 mod confirm;
 mod deliveries;
+mod outcomes;
 mod retention;
 mod schema;
 mod users;
@@ -503,6 +504,19 @@ impl Store for PgStore {
 
     async fn remove_user(&self, name: &str) -> StoreResult<bool> {
         users::remove(&self.pool, name).await
+    }
+
+    // --- Outcomes (outcomes.rs) ---
+    async fn experiment_outcomes(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<OutcomeRow>> {
+        outcomes::experiment_outcomes(self, experiment, goal_form).await
+    }
+
+    async fn source_outcomes(&self) -> StoreResult<Vec<SourceOutcomeRow>> {
+        outcomes::source_outcomes(self).await
     }
 
     fn commit_stats(&self) -> CommitStats {

@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 pub mod backup;
 mod confirm;
 mod deliveries;
+mod outcomes;
 mod recent;
 mod retention;
 mod users;
@@ -454,6 +455,19 @@ impl Store for SqliteStore {
         let (q, after) = (query.clone(), after.cloned());
         self.read(move |c| retention::page(c, &q, after.as_ref(), limit))
             .await
+    }
+
+    // --- Outcomes (outcomes.rs) ---
+    async fn experiment_outcomes(
+        &self,
+        experiment: &str,
+        goal_form: &str,
+    ) -> StoreResult<Vec<OutcomeRow>> {
+        outcomes::experiment_outcomes(self, experiment, goal_form).await
+    }
+
+    async fn source_outcomes(&self) -> StoreResult<Vec<SourceOutcomeRow>> {
+        outcomes::source_outcomes(self).await
     }
 
     async fn confirm_lead(&self, id: &str, now: DateTime<Utc>) -> StoreResult<ConfirmOutcome> {

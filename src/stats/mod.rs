@@ -15,6 +15,12 @@
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 use statrs::function::beta::{beta_reg, ln_beta};
 
+mod means;
+pub use means::{
+    cap, mean_ci, mean_lift, msprt_means_p_value, percentile, welch, MeanInterval, MeanLift,
+    Moments, Welch,
+};
+
 /// z for a two-sided 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
@@ -230,10 +236,18 @@ pub fn msprt_p_value(c1: u64, n1: u64, c2: u64, n2: u64, mde: f64) -> Option<f64
     }
     let pooled = (c1 + c2) as f64 / (n1 + n2) as f64;
     let tau2 = (mde * pooled).powi(2).max(1e-12);
-    let theta = p2 - p1;
+    Some(msprt_from_estimate(p2 - p1, var, tau2))
+}
+
+/// The mSPRT p-value `min(1, 1/Λ)` of an estimated difference `theta` with variance `var`
+/// under a N(0, `tau2`) mixture; a zero variance (no spread yet) gives 1.
+pub fn msprt_from_estimate(theta: f64, var: f64, tau2: f64) -> f64 {
+    if var <= 0.0 {
+        return 1.0;
+    }
     let ln_lambda =
         0.5 * (var / (var + tau2)).ln() + tau2 * theta * theta / (2.0 * var * (var + tau2));
-    Some((-ln_lambda).exp().min(1.0))
+    (-ln_lambda).exp().min(1.0)
 }
 
 /// The always-valid p-value over a series of looks: the running minimum.
