@@ -52,6 +52,7 @@ fn outbox(targets: &[&str]) -> Outbox {
                 event_type: "lead.created".into(),
                 target: (*t).into(),
                 body: format!("{{\"type\":\"lead.created\",\"data\":{{\"id\":\"{lead_id}\"}}}}"),
+                due_ms: None,
             })
             .collect(),
         lead_id,

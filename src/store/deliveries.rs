@@ -29,6 +29,9 @@ pub struct NewDelivery {
     pub target: String,
     /// The body, serialised once; sent (and signed) exactly as stored.
     pub body: String,
+    /// When the first attempt is due (Unix ms); `None` for at once. A `lead.sla_breached`
+    /// row waits for its deadline.
+    pub due_ms: Option<i64>,
 }
 
 /// Where a delivery stands.
@@ -41,6 +44,8 @@ pub enum DeliveryStatus {
     Delivered,
     /// Given up: the schedule ran out, or the target answered 410. Kept.
     Failed,
+    /// Not needed any more: a `lead.sla_breached` row whose lead was contacted in time.
+    Cancelled,
 }
 
 impl DeliveryStatus {
@@ -50,6 +55,7 @@ impl DeliveryStatus {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Cancelled => "cancelled",
         }
     }
 
@@ -59,6 +65,7 @@ impl DeliveryStatus {
             DeliveryStatus::Pending,
             DeliveryStatus::Delivered,
             DeliveryStatus::Failed,
+            DeliveryStatus::Cancelled,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -123,6 +130,8 @@ pub enum AfterAttempt {
     RetryAt(DateTime<Utc>),
     /// Given up (410, or the schedule ran out).
     Failed,
+    /// Not attempted: no longer needed (a deadline met after all).
+    Cancelled,
 }
 
 /// One attempt, as the worker records it.
@@ -202,7 +211,7 @@ pub(crate) fn from_ms(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(DateTime::from_timestamp_millis)
 }
 
-/// The ordering of listings: failed first, then pending, then delivered.
+/// The ordering of listings: failed first, then pending, then delivered and cancelled.
 pub(crate) const LIST_ORDER: &str =
     "CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC";
 
@@ -215,6 +224,7 @@ pub(crate) fn after_columns(
         AfterAttempt::Delivered => ("delivered", None, Some(at_ms)),
         AfterAttempt::RetryAt(t) => ("pending", Some(t.timestamp_millis()), None),
         AfterAttempt::Failed => ("failed", None, None),
+        AfterAttempt::Cancelled => ("cancelled", None, None),
     }
 }
 

@@ -14,6 +14,7 @@ pub use deliveries::{
     AfterAttempt, AttemptRecord, Claim, Claimed, ClaimedDelivery, DeliveryQuery, DeliveryRow,
     DeliveryStatus, NewDelivery, Outbox,
 };
+pub use lifecycle::{ContactSample, StageOutcome, StageWrite};
 pub use retention::{PageCursor, PageQuery, PurgeCounts, RetentionPolicy};
 
 /// Result type of every storage call.
@@ -310,6 +311,9 @@ pub struct Lead {
     /// Everything that was recorded.
     #[serde(flatten)]
     pub lead: NewLead,
+    /// Where it stands in the sales funnel (derived from its stage history).
+    #[serde(flatten)]
+    pub stage: crate::lifecycle::StageState,
 }
 
 /// Write-path figures for `/metrics`.
@@ -419,6 +423,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Lead>>;
     /// Write-path figures for `/metrics`.
     fn commit_stats(&self) -> CommitStats;
+
+    // ---- Sales stages and speed to lead (see `store::lifecycle`) ----
+    /// Records stage changes in order, each in its own transaction (SQLite: savepoint) with
+    /// its deliveries and the lead's derived columns; answers one outcome per write.
+    async fn record_stage_events(&self, writes: Vec<StageWrite>) -> StoreResult<Vec<StageOutcome>>;
+    /// A lead's stage history, by `at`, ties in the order recorded.
+    async fn stage_history(&self, lead_id: &str) -> StoreResult<Vec<crate::lifecycle::StageEvent>>;
+    /// The most recent lead of each of `emails` (lower-cased), in one scan for all of them.
+    async fn latest_leads_by_email(
+        &self,
+        emails: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, Lead>>;
+    /// Up to `limit` non-spam leads still `new` and never contacted: qualified first, then
+    /// oldest first (the sales queue).
+    async fn uncontacted_leads(&self, limit: u32) -> StoreResult<Vec<Lead>>;
+    /// The contact timing of every non-spam lead (speed-to-lead figures).
+    async fn contact_samples(&self) -> StoreResult<Vec<ContactSample>>;
     /// Flush queued writes and stop the writer (graceful shutdown).
     async fn close(&self) -> StoreResult<()>;
 }
@@ -428,6 +449,7 @@ pub type SharedStore = Arc<dyn Store>;
 
 pub mod deliveries;
 pub mod export;
+pub mod lifecycle;
 mod metrics;
 pub mod postgres;
 pub mod queue;

@@ -18,6 +18,7 @@ use tokio_postgres::NoTls;
 
 mod beacons;
 mod deliveries;
+mod lifecycle;
 mod retention;
 mod schema;
 
@@ -129,6 +130,7 @@ fn lead_from_row(r: &tokio_postgres::Row) -> Lead {
             consent: r.get("consent"),
             dedupe_key: r.get("dedupe_key"),
         },
+        stage: lifecycle::state_from_row(r),
     }
 }
 
@@ -471,6 +473,40 @@ impl Store for PgStore {
             dropped_exposures: self.beacons.dropped(),
             ..self.metrics.snapshot()
         }
+    }
+
+    async fn record_stage_events(&self, writes: Vec<StageWrite>) -> StoreResult<Vec<StageOutcome>> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let mut out = Vec::with_capacity(writes.len());
+        for w in &writes {
+            let started = Instant::now();
+            out.push(lifecycle::record(&mut client, w).await?);
+            self.observe(started);
+        }
+        Ok(out)
+    }
+
+    async fn stage_history(&self, lead_id: &str) -> StoreResult<Vec<crate::lifecycle::StageEvent>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        lifecycle::history(&client, lead_id).await
+    }
+
+    async fn latest_leads_by_email(
+        &self,
+        emails: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, Lead>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        lifecycle::latest_by_email(&client, emails).await
+    }
+
+    async fn uncontacted_leads(&self, limit: u32) -> StoreResult<Vec<Lead>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        lifecycle::uncontacted(&client, limit).await
+    }
+
+    async fn contact_samples(&self) -> StoreResult<Vec<ContactSample>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        lifecycle::contact_samples(&client).await
     }
 
     async fn close(&self) -> StoreResult<()> {

@@ -34,7 +34,8 @@ impl DeliveryOp {
     }
 }
 
-/// Inserts a lead's deliveries (in the lead's transaction), due at once.
+/// Inserts a lead's deliveries (in the lead's transaction), due at once unless a row names
+/// its own time.
 pub(super) fn insert(
     tx: &Connection,
     lead_id: &str,
@@ -43,7 +44,7 @@ pub(super) fn insert(
 ) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
         "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?7, ?6), ?6)",
     )?;
     for d in deliveries {
         st.execute(params![
@@ -52,7 +53,8 @@ pub(super) fn insert(
             d.event_type,
             d.target,
             d.body,
-            at_ms
+            at_ms,
+            d.due_ms
         ])?;
     }
     Ok(())

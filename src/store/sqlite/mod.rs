@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 pub mod backup;
 mod deliveries;
+mod lifecycle;
 mod recent;
 mod retention;
 mod writer;
@@ -144,7 +145,7 @@ fn opt_str(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> 
     r.get(i)
 }
 
-const LEAD_COLUMNS: &str = "id, received_at, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key";
+const LEAD_COLUMNS: &str = "id, received_at, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key, stage, stage_ms, contacted_ms, sales_qualified_ms, opportunity_ms, customer_ms, disqualified_ms, pipeline_minor, revenue_minor, currency";
 
 fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
     let received: String = r.get(1)?;
@@ -180,6 +181,7 @@ fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
             consent: opt_str(r, 21)?,
             dedupe_key: r.get(22)?,
         },
+        stage: lifecycle::state_from_row(r, 23)?,
     })
 }
 
@@ -457,6 +459,34 @@ impl Store for SqliteStore {
             dropped_exposures: self.beacons.dropped(),
             ..self.metrics.snapshot()
         }
+    }
+
+    async fn record_stage_events(&self, writes: Vec<StageWrite>) -> StoreResult<Vec<StageOutcome>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Op::Stages(Box::new(writes), Reply::new(tx)))?;
+        answered(rx).await
+    }
+
+    async fn stage_history(&self, lead_id: &str) -> StoreResult<Vec<crate::lifecycle::StageEvent>> {
+        let id = lead_id.to_owned();
+        self.read(move |c| lifecycle::history(c, &id)).await
+    }
+
+    async fn latest_leads_by_email(
+        &self,
+        emails: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, Lead>> {
+        let emails = emails.to_vec();
+        self.read(move |c| lifecycle::latest_by_email(c, &emails))
+            .await
+    }
+
+    async fn uncontacted_leads(&self, limit: u32) -> StoreResult<Vec<Lead>> {
+        self.read(move |c| lifecycle::uncontacted(c, limit)).await
+    }
+
+    async fn contact_samples(&self) -> StoreResult<Vec<ContactSample>> {
+        self.read(lifecycle::contact_samples).await
     }
 
     async fn close(&self) -> StoreResult<()> {
