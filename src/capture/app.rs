@@ -5,6 +5,7 @@ mod dashboard;
 mod dashboard_deliveries;
 mod deliveries;
 mod events;
+mod lead_events;
 mod network;
 mod pages;
 mod plain;
@@ -222,6 +223,7 @@ impl App {
             (_, p)
                 if p.starts_with("/api/v1/experiments")
                     || p.starts_with("/api/v1/leads")
+                    || p.starts_with("/api/v1/lead-events")
                     || p.starts_with("/api/v1/deliveries") =>
             {
                 Box::pin(self.admin(req)).await

@@ -23,6 +23,9 @@ pub struct Settings {
     pub beacon_queue: usize,
     /// Trusted proxies, timeouts, the connection cap, the metrics listener.
     pub network: network::NetworkSettings,
+    /// `contact_within_minutes`: a lead still uncontacted this long after it arrived fires
+    /// one `lead.sla_breached` (see `crate::lifecycle::notify`).
+    pub contact_within_minutes: Option<f64>,
 }
 
 impl Default for Settings {
@@ -36,6 +39,7 @@ impl Default for Settings {
             respect_dnt: false,
             beacon_queue: 10_000,
             network: network::NetworkSettings::default(),
+            contact_within_minutes: None,
         }
     }
 }
@@ -91,6 +95,9 @@ impl Settings {
                         .ok_or("[capture] respect_dnt must be true or false")?
                 }
                 k if network::KEYS.contains(&k) => s.network.set(k, v)?,
+                "contact_within_minutes" => {
+                    s.contact_within_minutes = Some(crate::lifecycle::speed::parse_sla_minutes(v)?)
+                }
                 // Read by the build (forms post there) and by `capture::retention`.
                 "endpoint" => check_endpoint(v)?,
                 "retention_days" => {
@@ -118,6 +125,21 @@ mod tests {
         ))
         .unwrap();
         Settings::from_config(&c)
+    }
+
+    #[test]
+    fn contact_within_minutes_is_a_positive_number_of_minutes() {
+        assert_eq!(
+            settings("contact_within_minutes = 5\n").unwrap().contact_within_minutes,
+            Some(5.0)
+        );
+        assert_eq!(
+            settings("contact_within_minutes = 0.5\n").unwrap().contact_within_minutes,
+            Some(0.5)
+        );
+        for bad in ["0", "-5", "\"5\"", "20000", "nan"] {
+            assert!(settings(&format!("contact_within_minutes = {bad}\n")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -106,6 +106,21 @@ pub fn by_group(samples: &[ContactSample], now: DateTime<Utc>) -> Vec<SpeedRow> 
     rows
 }
 
+/// The longest `contact_within_minutes`: a week (longer is no speed-to-lead target).
+pub const MAX_SLA_MINUTES: f64 = 7.0 * 24.0 * 60.0;
+
+/// `[capture] contact_within_minutes`: minutes, more than 0 and at most a week. Fractions are
+/// allowed (`0.5` is thirty seconds) for teams that answer faster than a minute.
+pub fn parse_sla_minutes(v: &toml::Value) -> Result<f64, String> {
+    let minutes = v
+        .as_float()
+        .or_else(|| v.as_integer().map(|i| i as f64))
+        .filter(|m| m.is_finite() && *m > 0.0 && *m <= MAX_SLA_MINUTES);
+    minutes.ok_or_else(|| {
+        format!("[capture] contact_within_minutes must be a number of minutes above 0 and at most {MAX_SLA_MINUTES}")
+    })
+}
+
 /// Seconds as people read a wait: `45 s`, `12 min`, `3.5 h`, `2.0 d`; `—` for none.
 pub fn human(secs: Option<f64>) -> String {
     match secs {

@@ -46,6 +46,9 @@ impl App {
             return res;
         }
         let path = req.uri().path().trim_end_matches('/').to_owned();
+        if path == "/api/v1/lead-events" || super::lead_events::events_lead_id(&path).is_some() {
+            return self.lead_events_api(req, &path).await;
+        }
         match (req.method(), path.as_str()) {
             (&Method::GET, "/api/v1/experiments") => self.experiments_json(None).await,
             (&Method::GET, p) if p.starts_with("/api/v1/experiments/") => {

@@ -41,7 +41,11 @@ fn redeliver_id(path: &str) -> Option<&str> {
 impl App {
     /// Stores a new (not spam) lead with the deliveries its targets want, in one transaction.
     pub(super) async fn store_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
-        let outbox = crate::delivery::outbox::outbox_for(self.delivery.targets(), &lead);
+        let outbox = crate::delivery::outbox::outbox_with_sla(
+            self.delivery.targets(),
+            &lead,
+            self.settings.contact_within_minutes,
+        );
         self.store.insert_lead_with(lead, outbox).await
     }
 
@@ -98,7 +102,7 @@ impl App {
                     return self.reject(
                         StatusCode::BAD_REQUEST,
                         "bad_status",
-                        "status is pending, delivered or failed",
+                        "status is pending, delivered, failed or cancelled",
                     )
                 }
             },
