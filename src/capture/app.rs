@@ -3,6 +3,7 @@
 mod admin;
 mod dashboard;
 mod dashboard_deliveries;
+mod dashboard_stages;
 mod deliveries;
 mod events;
 mod lead_events;

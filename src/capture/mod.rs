@@ -274,10 +274,6 @@ pub fn report_command(
             .ok_or_else(|| anyhow::anyhow!("no experiment {id:?} in the built site"))?],
         None => manifest.experiments.iter().collect(),
     };
-    if chosen.is_empty() {
-        println!("The built site has no experiments.");
-        return Ok(());
-    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -285,6 +281,9 @@ pub fn report_command(
         let store = crate::store::open(&db_url(root, db))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if chosen.is_empty() && !as_json {
+            println!("The built site has no experiments.");
+        }
         let mut reports = Vec::new();
         for e in chosen {
             reports.push(crate::report::load(store.as_ref(), e).await?);
@@ -300,6 +299,9 @@ pub fn report_command(
             for r in &reports {
                 println!("{}", crate::report::render_table(r));
             }
+            let samples = store.contact_samples().await?;
+            let speed = crate::lifecycle::speed::by_group(&samples, chrono::Utc::now());
+            println!("{}", crate::lifecycle::speed::render_text(&speed));
         }
         store.close().await?;
         Ok::<_, anyhow::Error>(())

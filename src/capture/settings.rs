@@ -130,15 +130,22 @@ mod tests {
     #[test]
     fn contact_within_minutes_is_a_positive_number_of_minutes() {
         assert_eq!(
-            settings("contact_within_minutes = 5\n").unwrap().contact_within_minutes,
+            settings("contact_within_minutes = 5\n")
+                .unwrap()
+                .contact_within_minutes,
             Some(5.0)
         );
         assert_eq!(
-            settings("contact_within_minutes = 0.5\n").unwrap().contact_within_minutes,
+            settings("contact_within_minutes = 0.5\n")
+                .unwrap()
+                .contact_within_minutes,
             Some(0.5)
         );
         for bad in ["0", "-5", "\"5\"", "20000", "nan"] {
-            assert!(settings(&format!("contact_within_minutes = {bad}\n")).is_err(), "{bad}");
+            assert!(
+                settings(&format!("contact_within_minutes = {bad}\n")).is_err(),
+                "{bad}"
+            );
         }
     }
 

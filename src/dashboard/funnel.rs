@@ -80,6 +80,9 @@ pub struct Funnel {
     pub sources: Vec<Line>,
     /// Per `utm_campaign`, most leads first, with cost where configured.
     pub campaigns: Vec<Line>,
+    /// Time to first contact per form, source and variant (set by the caller from
+    /// [`crate::lifecycle::speed::by_group`]).
+    pub speed: Vec<crate::lifecycle::speed::SpeedLine>,
 }
 
 fn share(part: u64, whole: u64) -> String {
@@ -156,6 +159,7 @@ pub fn build(rows: &[FunnelRow], costs: &BTreeMap<String, CampaignCost>) -> Funn
         chart: daily_bars(&per_day, 30),
         sources: lines(sources, None),
         campaigns: lines(campaigns, Some(costs)),
+        speed: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ mod experiments;
 pub mod funnel;
 mod leads;
 pub mod session;
+pub mod stages;
 
 pub use deliveries::DeliveryView;
 pub use experiments::{experiment_view, ExperimentView, VariantRow};

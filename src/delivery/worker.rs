@@ -181,7 +181,8 @@ impl Loop {
 
     /// One attempt of one row, recorded.
     async fn attempt(&self, d: ClaimedDelivery) {
-        if d.event_type == EventKind::LeadSlaBreached.as_str() && !self.deadline_still_missed(&d).await
+        if d.event_type == EventKind::LeadSlaBreached.as_str()
+            && !self.deadline_still_missed(&d).await
         {
             let record = AttemptRecord {
                 delivery: d.id,

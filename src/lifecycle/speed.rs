@@ -106,6 +106,69 @@ pub fn by_group(samples: &[ContactSample], now: DateTime<Utc>) -> Vec<SpeedRow> 
     rows
 }
 
+/// A [`SpeedRow`] as text for tables (dashboard, `splitmark report`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpeedLine {
+    /// `form`, `source`, `variant`.
+    pub by: &'static str,
+    /// The group.
+    pub key: String,
+    /// Leads.
+    pub leads: String,
+    /// Contacted.
+    pub contacted: String,
+    /// Median wait, `—` while fewer than half were contacted.
+    pub p50: String,
+    /// 90th percentile wait.
+    pub p90: String,
+    /// `42.0%` contacted within five minutes.
+    pub within_5_min: String,
+}
+
+impl SpeedRow {
+    /// The row as text.
+    pub fn line(&self) -> SpeedLine {
+        SpeedLine {
+            by: self.by,
+            key: self.key.clone(),
+            leads: crate::report::group(self.leads as u64),
+            contacted: crate::report::group(self.contacted as u64),
+            p50: human(self.p50_secs),
+            p90: human(self.p90_secs),
+            within_5_min: crate::report::pct(self.within_5_min),
+        }
+    }
+}
+
+/// The speed-to-lead table as plain text (`splitmark report`).
+pub fn render_text(rows: &[SpeedRow]) -> String {
+    let mut out = String::from(
+        "Time to first contact (Kaplan-Meier; leads not yet contacted are censored)\n",
+    );
+    if rows.is_empty() {
+        out.push_str("  no leads yet\n");
+        return out;
+    }
+    let lines: Vec<SpeedLine> = rows.iter().map(SpeedRow::line).collect();
+    let width = lines
+        .iter()
+        .map(|l| l.key.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    out.push_str(&format!(
+        "  {:<8} {:<width$} {:>7} {:>9} {:>8} {:>8} {:>10}\n",
+        "by", "group", "leads", "contacted", "p50", "p90", "within 5m"
+    ));
+    for l in lines {
+        out.push_str(&format!(
+            "  {:<8} {:<width$} {:>7} {:>9} {:>8} {:>8} {:>10}\n",
+            l.by, l.key, l.leads, l.contacted, l.p50, l.p90, l.within_5_min
+        ));
+    }
+    out
+}
+
 /// The longest `contact_within_minutes`: a week (longer is no speed-to-lead target).
 pub const MAX_SLA_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 

@@ -56,7 +56,7 @@ pub(super) fn html(status: StatusCode, page: Result<String, String>) -> Response
 }
 
 /// Admin pages are private, never cached, framed or allowed to run script.
-fn secure_headers(res: &mut Response<Body>) {
+pub(super) fn secure_headers(res: &mut Response<Body>) {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -116,7 +116,7 @@ impl App {
             (&Method::GET, "/admin") => return redirect("/admin/", None),
             (&Method::GET, "/admin/login") => {
                 if self.logged_in(&token, req.headers()) {
-                    return redirect("/admin/", None);
+                    return redirect("/admin/queue", None);
                 }
                 return html(StatusCode::OK, dash.login(None));
             }
@@ -134,6 +134,13 @@ impl App {
             (&Method::GET, "/admin/") => self.overview(dash).await,
             (&Method::GET, "/admin/leads") => self.leads_page(&req, dash).await,
             (&Method::GET, "/admin/deliveries") => self.deliveries_page(dash).await,
+            (&Method::GET, "/admin/queue") => self.queue_page(dash).await,
+            (&Method::POST, p) if super::dashboard_stages::stage_lead_id(p).is_some() => {
+                let id = super::dashboard_stages::stage_lead_id(p)
+                    .unwrap_or_default()
+                    .to_owned();
+                self.stage_post(req, dash, &id).await
+            }
             (&Method::GET, p) if p.starts_with("/admin/leads/") => {
                 self.lead_page(dash, &p["/admin/leads/".len()..]).await
             }
@@ -189,8 +196,9 @@ impl App {
         };
         if !given.is_empty() && bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
             let value = session::issue(token, now());
+            // The dashboard opens on the sales queue.
             redirect(
-                "/admin/",
+                "/admin/queue",
                 Some(session::set_cookie(Some(&value), peer.https)),
             )
         } else {
@@ -220,7 +228,14 @@ impl App {
             Ok(r) => r,
             Err(err) => return self.store_error(&err),
         };
-        let funnel = dashboard::funnel::build(&rows, dash.costs());
+        let mut funnel = dashboard::funnel::build(&rows, dash.costs());
+        match self.store.contact_samples().await {
+            Ok(samples) => {
+                let rows = crate::lifecycle::speed::by_group(&samples, chrono::Utc::now());
+                funnel.speed = rows.iter().map(|r| r.line()).collect();
+            }
+            Err(err) => return self.store_error(&err),
+        }
         html(StatusCode::OK, dash.overview(&views, &funnel))
     }
 

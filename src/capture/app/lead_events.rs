@@ -175,7 +175,11 @@ impl App {
                 ),
                 Err(e) => self.store_error(&e),
             },
-            Ok(None) => self.reject(StatusCode::NOT_FOUND, "unknown_lead", "there is no such lead"),
+            Ok(None) => self.reject(
+                StatusCode::NOT_FOUND,
+                "unknown_lead",
+                "there is no such lead",
+            ),
             Err(e) => self.store_error(&e),
         }
     }
@@ -195,7 +199,11 @@ impl App {
         let lead = match self.store.lead_by_id(id).await {
             Ok(Some(l)) => l,
             Ok(None) => {
-                return self.reject(StatusCode::NOT_FOUND, "unknown_lead", "there is no such lead")
+                return self.reject(
+                    StatusCode::NOT_FOUND,
+                    "unknown_lead",
+                    "there is no such lead",
+                )
             }
             Err(e) => return self.store_error(&e),
         };
