@@ -274,6 +274,10 @@ pub fn report_command(
             .ok_or_else(|| anyhow::anyhow!("no experiment {id:?} in the built site"))?],
         None => manifest.experiments.iter().collect(),
     };
+    if chosen.is_empty() && as_json {
+        println!("The built site has no experiments.");
+        return Ok(());
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -281,7 +285,7 @@ pub fn report_command(
         let store = crate::store::open(&db_url(root, db))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if chosen.is_empty() && !as_json {
+        if chosen.is_empty() {
             println!("The built site has no experiments.");
         }
         let mut reports = Vec::new();
