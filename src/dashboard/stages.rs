@@ -27,6 +27,15 @@ pub struct StageButton {
     pub current: bool,
 }
 
+/// A funnel step a lead reached, and when.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Reached {
+    /// `Contacted`.
+    pub step: &'static str,
+    /// When it was first reached.
+    pub at: String,
+}
+
 /// A lead's stage as its page shows it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct StageView {
@@ -36,8 +45,8 @@ pub struct StageView {
     pub id: &'static str,
     /// Since when, or empty.
     pub since: String,
-    /// `(step, when)` of every step reached.
-    pub reached: Vec<(String, String)>,
+    /// Every step reached, with when.
+    pub reached: Vec<Reached>,
     /// `1200.50 EUR` of the opportunity, or empty.
     pub pipeline: String,
     /// Of the deal, or empty.
@@ -65,7 +74,12 @@ pub fn stage_view(state: &StageState, received: DateTime<Utc>) -> StageView {
         ("Disqualified", state.disqualified_at),
     ]
     .into_iter()
-    .filter_map(|(k, t)| t.map(|t| (k.to_owned(), time(Some(t)))))
+    .filter_map(|(step, t)| {
+        t.map(|t| Reached {
+            step,
+            at: time(Some(t)),
+        })
+    })
     .collect();
     StageView {
         label: state.stage.label(),
