@@ -8,6 +8,7 @@
 
 mod common;
 #[path = "common/outbox_receiver.rs"]
+#[allow(dead_code)]
 mod receiver;
 
 use common::*;

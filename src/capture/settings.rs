@@ -108,6 +108,7 @@ impl Settings {
                 other => return Err(format!("[capture] has an unknown setting {other:?}")),
             }
         }
+        crate::lifecycle::speed::check_sla_targets(t, s.contact_within_minutes)?;
         if s.allowed_origins.is_empty() {
             s.allowed_origins.extend(origin_of(&config.base_url));
         }
@@ -129,24 +130,19 @@ mod tests {
 
     #[test]
     fn contact_within_minutes_is_a_positive_number_of_minutes() {
-        assert_eq!(
-            settings("contact_within_minutes = 5\n")
-                .unwrap()
-                .contact_within_minutes,
-            Some(5.0)
-        );
-        assert_eq!(
-            settings("contact_within_minutes = 0.5\n")
-                .unwrap()
-                .contact_within_minutes,
-            Some(0.5)
-        );
+        const HOOK: &str =
+            "[[capture.webhooks]]\nurl = \"https://h.test/\"\nevents = [\"lead.sla_breached\"]\n";
+        let with = |v: &str| settings(&format!("contact_within_minutes = {v}\n{HOOK}"));
+        assert_eq!(with("5").unwrap().contact_within_minutes, Some(5.0));
+        assert_eq!(with("0.5").unwrap().contact_within_minutes, Some(0.5));
         for bad in ["0", "-5", "\"5\"", "20000", "nan"] {
-            assert!(
-                settings(&format!("contact_within_minutes = {bad}\n")).is_err(),
-                "{bad}"
-            );
+            assert!(with(bad).is_err(), "{bad}");
         }
+        // Neither half alone: a deadline nobody hears of, or a subscription that never fires.
+        assert!(settings("contact_within_minutes = 5\n")
+            .unwrap_err()
+            .contains("no webhook or e-mail target"));
+        assert!(settings(HOOK).unwrap_err().contains("is not set"));
     }
 
     #[test]

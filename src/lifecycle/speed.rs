@@ -79,7 +79,8 @@ fn row(by: &'static str, key: String, obs: &[Observation]) -> SpeedRow {
 pub fn by_group(samples: &[ContactSample], now: DateTime<Utc>) -> Vec<SpeedRow> {
     let now_ms = now.timestamp_millis();
     let none = || "(none)".to_owned();
-    let keys: [(&'static str, fn(&ContactSample) -> Option<String>); 3] = [
+    type Key = fn(&ContactSample) -> Option<String>;
+    let keys: [(&'static str, Key); 3] = [
         ("form", |s| Some(s.form.clone())),
         ("source", |s| s.utm_source.clone()),
         ("variant", |s| match (&s.experiment, &s.variant) {
@@ -182,6 +183,26 @@ pub fn parse_sla_minutes(v: &toml::Value) -> Result<f64, String> {
     minutes.ok_or_else(|| {
         format!("[capture] contact_within_minutes must be a number of minutes above 0 and at most {MAX_SLA_MINUTES}")
     })
+}
+
+/// `contact_within_minutes` and the `lead.sla_breached` subscriptions must go together: a
+/// deadline nobody is told about, or a subscription that never fires, does not do what it says.
+pub fn check_sla_targets(capture: &toml::Table, minutes: Option<f64>) -> Result<(), String> {
+    let subscribes = |t: &toml::Value| {
+        t.get("events")
+            .and_then(|e| e.as_array())
+            .is_some_and(|e| e.iter().any(|k| k.as_str() == Some("lead.sla_breached")))
+    };
+    let hooks = capture
+        .get("webhooks")
+        .and_then(|w| w.as_array())
+        .is_some_and(|w| w.iter().any(subscribes));
+    let email = capture.get("email").is_some_and(subscribes);
+    match (minutes.is_some(), hooks || email) {
+        (true, false) => Err("[capture] contact_within_minutes is set but no webhook or e-mail target has \"lead.sla_breached\" in its events".into()),
+        (false, true) => Err("a target subscribes to \"lead.sla_breached\" but [capture] contact_within_minutes is not set".into()),
+        _ => Ok(()),
+    }
 }
 
 /// Seconds as people read a wait: `45 s`, `12 min`, `3.5 h`, `2.0 d`; `—` for none.

@@ -463,7 +463,7 @@ impl Store for SqliteStore {
 
     async fn record_stage_events(&self, writes: Vec<StageWrite>) -> StoreResult<Vec<StageOutcome>> {
         let (tx, rx) = oneshot::channel();
-        self.send(Op::Stages(Box::new(writes), Reply::new(tx)))?;
+        self.send(Op::Stages(writes, Reply::new(tx)))?;
         answered(rx).await
     }
 

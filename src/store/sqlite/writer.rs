@@ -29,10 +29,7 @@ pub(super) enum Op {
     Erase(Erasure, Reply<u64, Erasure>),
     Delivery(Box<DeliveryOp>, Reply<DeliveryAnswer, Box<DeliveryOp>>),
     /// Stage changes with their deliveries (`lifecycle.rs`).
-    Stages(
-        Box<Vec<StageWrite>>,
-        Reply<Vec<StageOutcome>, Box<Vec<StageWrite>>>,
-    ),
+    Stages(Vec<StageWrite>, Reply<Vec<StageOutcome>, Vec<StageWrite>>),
     Close(oneshot::Sender<()>),
 }
 
