@@ -25,7 +25,7 @@ pub(super) async fn insert(
     let st = tx
         .prepare_cached(
             "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms)
-             VALUES ($1, $2, $3, $4, $5, coalesce($7, $6), $6)",
+             VALUES ($1, $2, $3, $4, $5, coalesce($7::BIGINT, $6::BIGINT), $6)",
         )
         .await
         .map_err(db_err)?;
