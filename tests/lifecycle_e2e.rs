@@ -168,6 +168,34 @@ async fn a_stage_change_is_delivered_once_signed_with_the_lead_and_the_change() 
     let rows = cap.deliveries().await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["event_type"], "lead.stage_changed");
+
+    // `splitmark report` shows time to first contact: one lead contacted, one still waiting.
+    cap.submit("bob@example.com").await;
+    drop(cap);
+    let out = Command::new(env!("CARGO_BIN_EXE_splitmark"))
+        .args(["report", "--root"])
+        .arg(site.root())
+        .args([
+            "--db",
+            &format!("sqlite:{}", site.root().join("data/leads.db").display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Time to first contact"), "{text}");
+    let demo = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("form") && l.contains("demo"))
+        .unwrap_or_else(|| panic!("no row for the form: {text}"));
+    let cells: Vec<&str> = demo.split_whitespace().collect();
+    // by, group, leads, contacted, p50 (the contacted one is the first half), p90 (not reached).
+    assert_eq!(&cells[..4], ["form", "demo", "2", "1"], "{demo}");
+    assert_eq!(cells.last(), Some(&"50.0%"), "{demo}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

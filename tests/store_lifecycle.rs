@@ -379,6 +379,15 @@ async fn a_contact_cancels_the_deadline_row(url: String) {
         .await
         .unwrap();
     assert_eq!(rows.len(), 2);
+    // A lead disqualified without a contact needs no call either.
+    let mut dq = change("d1", Stage::Disqualified, now);
+    dq.reason = Some("student".into());
+    one(&s, write(&other, dq)).await;
+    let rows = s.deliveries(&DeliveryQuery::default()).await.unwrap();
+    assert_eq!(
+        status(&other, &rows, "lead.sla_breached"),
+        Some(DeliveryStatus::Cancelled)
+    );
     s.close().await.unwrap();
 }
 

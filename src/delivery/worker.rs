@@ -169,11 +169,13 @@ impl Loop {
     }
 
     /// Whether a due `lead.sla_breached` row is still needed: its lead exists and is still
-    /// uncontacted. The contacting event cancels the row in its own transaction; this covers
+    /// uncontacted and not disqualified. The contacting event cancels the row in its own transaction; this covers
     /// a contact recorded while the row was already claimed. Unsure (store down) means send.
     async fn deadline_still_missed(&self, d: &ClaimedDelivery) -> bool {
         match self.store.lead_by_id(&d.lead_id).await {
-            Ok(Some(lead)) => lead.stage.contacted_at.is_none(),
+            Ok(Some(lead)) => {
+                lead.stage.contacted_at.is_none() && lead.stage.disqualified_at.is_none()
+            }
             Ok(None) => false,
             Err(_) => true,
         }

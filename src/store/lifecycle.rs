@@ -5,7 +5,7 @@
 //! from the recorded event (a replay, or a conflict when its content differs), append the
 //! event to `lead_events`, recompute the lead's derived columns from its whole history
 //! ([`crate::lifecycle::derive`]), cancel the lead's pending `lead.sla_breached` rows once it
-//! has been contacted, and insert the change's deliveries.
+//! has been contacted or disqualified, and insert the change's deliveries.
 
 use super::NewDelivery;
 use crate::lifecycle::{NewStageEvent, Source, Stage, StageEvent, StageState};

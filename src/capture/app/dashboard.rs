@@ -1,9 +1,10 @@
 //! `/admin/`: the dashboard's routes, login and session handling.
 //!
 //! Login trades the admin token for a signed session cookie (HttpOnly, SameSite=Strict,
-//! Secure when a trusted proxy says the client came over https). Only two requests change
-//! state, log in and log out; both are POSTs that must come from this origin, and
-//! SameSite=Strict keeps the session off every cross-site request, so no CSRF token is needed.
+//! Secure when a trusted proxy says the client came over https). Requests that change state
+//! (log in and out, redeliver, change a lead's stage) are POSTs that must come from this
+//! origin, and SameSite=Strict keeps the session off every cross-site request, so no CSRF
+//! token is needed.
 
 use super::{query_param, raw_cookie, App};
 use crate::capture::body;

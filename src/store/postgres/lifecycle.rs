@@ -144,7 +144,7 @@ pub(super) async fn record(
     )
     .await
     .map_err(db_err)?;
-    if d.reached_ms[0].is_some() {
+    if d.reached_ms[0].is_some() || d.disqualified_ms.is_some() {
         tx.execute(&cancel_sla_sql("$1"), &[&w.lead_id])
             .await
             .map_err(db_err)?;

@@ -125,7 +125,7 @@ fn record(tx: &Connection, w: &StageWrite, now_ms: i64) -> rusqlite::Result<Stag
         d.revenue_minor,
         d.currency
     ])?;
-    if d.reached_ms[0].is_some() {
+    if d.reached_ms[0].is_some() || d.disqualified_ms.is_some() {
         tx.prepare_cached(&cancel_sla_sql("?1"))?
             .execute(params![w.lead_id])?;
     }
