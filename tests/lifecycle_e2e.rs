@@ -7,6 +7,9 @@
 //! minutes are a supported setting, so the test needs no test-only clock.
 
 mod common;
+#[path = "common/postgres.rs"]
+#[allow(dead_code)]
+mod pg;
 #[path = "common/outbox_receiver.rs"]
 #[allow(dead_code)]
 mod receiver;
@@ -56,10 +59,14 @@ fn client() -> reqwest::Client {
 impl Capture {
     fn start(site: &Site) -> Capture {
         let db = format!("sqlite:{}", site.root().join("data/leads.db").display());
+        Capture::start_on(site, &db)
+    }
+
+    fn start_on(site: &Site, db: &str) -> Capture {
         let mut child = Command::new(env!("CARGO_BIN_EXE_splitmark"))
             .args(["capture", "--root"])
             .arg(site.root())
-            .args(["--bind", "127.0.0.1:0", "--db", &db])
+            .args(["--bind", "127.0.0.1:0", "--db", db])
             .env("SPLITMARK_ADMIN_TOKEN", TOKEN)
             .env("SALES_HOOK_SECRET", SECRET)
             .env("SPLITMARK_DELIVERY_RETRY_SCALE", "0.01")
@@ -137,6 +144,8 @@ async fn a_stage_change_is_delivered_once_signed_with_the_lead_and_the_change() 
     let rx = Receiver::start(Plan::FailFirst(503)).await;
     let site = site("", &rx.url(), "\"lead.stage_changed\"");
     let cap = Capture::start(&site);
+    // A second lead, still waiting when the report runs.
+    cap.submit("bob@example.com").await;
     let id = cap.submit("ada@example.com").await;
     let change = json!({"stage": "customer", "value": "250", "currency": "EUR", "event_id": "deal.42", "note": "signed"});
     assert_eq!(cap.change(&id, change.clone()).await, 201);
@@ -169,8 +178,8 @@ async fn a_stage_change_is_delivered_once_signed_with_the_lead_and_the_change() 
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["event_type"], "lead.stage_changed");
 
-    // `splitmark report` shows time to first contact: one lead contacted, one still waiting.
-    cap.submit("bob@example.com").await;
+    // `splitmark report` shows time to first contact: one lead contacted, one still waiting
+    // (and waiting longer than the other took to be contacted: it stays at risk).
     drop(cap);
     let out = Command::new(env!("CARGO_BIN_EXE_splitmark"))
         .args(["report", "--root"])
@@ -206,7 +215,27 @@ async fn the_contact_deadline_fires_once_across_kill_9_and_never_when_met() {
         &rx.url(),
         "\"lead.sla_breached\"",
     );
-    let cap = Capture::start(&site);
+    let db = format!("sqlite:{}", site.root().join("data/leads.db").display());
+    deadline_across_restarts(&rx, &site, &db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contact_deadline_fires_once_across_kill_9_on_postgres() {
+    let Some(db) = pg::schema_url("the contact deadline on PostgreSQL").await else {
+        return;
+    };
+    let rx = Receiver::start(Plan::Always(200)).await;
+    let site = site(
+        "contact_within_minutes = 0.05\n",
+        &rx.url(),
+        "\"lead.sla_breached\"",
+    );
+    deadline_across_restarts(&rx, &site, &db).await;
+}
+
+/// One lead left waiting, one contacted at once; kill -9 before the deadline and after it.
+async fn deadline_across_restarts(rx: &Receiver, site: &Site, db: &str) {
+    let cap = Capture::start_on(site, db);
     let late = cap.submit("late@example.com").await;
     let called = cap.submit("called@example.com").await;
     assert_eq!(
@@ -215,7 +244,7 @@ async fn the_contact_deadline_fires_once_across_kill_9_and_never_when_met() {
     );
     // Killed before the deadline: the row must survive and fire after the restart.
     cap.kill();
-    let cap = Capture::start(&site);
+    let cap = Capture::start_on(site, db);
     let hits = rx.wait_for("the missed deadline", |h| !h.is_empty()).await;
     let sla = of_type(&hits, "lead.sla_breached");
     assert_eq!(sla.len(), 1);
@@ -225,7 +254,7 @@ async fn the_contact_deadline_fires_once_across_kill_9_and_never_when_met() {
     assert_eq!(v["data"]["sla"]["contact_within_minutes"], 0.05);
     // Killed after it fired: nothing is repeated.
     cap.kill();
-    let cap = Capture::start(&site);
+    let cap = Capture::start_on(site, db);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         rx.hits().len(),
@@ -243,5 +272,30 @@ async fn the_contact_deadline_fires_once_across_kill_9_and_never_when_met() {
     assert_eq!(status(&called).as_deref(), Some("cancelled"), "{rows:?}");
     // Contacting the late lead now changes nothing that was sent.
     assert_eq!(cap.change(&late, json!({"stage": "contacted"})).await, 201);
+    // A cancelled deadline sent again by hand is checked once more when it comes due: the
+    // lead was contacted, so it is cancelled again, not sent.
+    let row = rows.iter().find(|r| r["lead"] == called.as_str()).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let res = client()
+        .post(format!("{}/api/v1/deliveries/{row}/redeliver", cap.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let mut again = String::new();
+    for _ in 0..200 {
+        let rows = cap.deliveries().await;
+        again = rows.iter().find(|r| r["id"] == row).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if again != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(again, "cancelled");
     assert_eq!(rx.hits().len(), 1);
 }
