@@ -7,9 +7,6 @@
 //! minutes are a supported setting, so the test needs no test-only clock.
 
 mod common;
-#[path = "common/postgres.rs"]
-#[allow(dead_code)]
-mod pg;
 #[path = "common/outbox_receiver.rs"]
 #[allow(dead_code)]
 mod receiver;
@@ -221,7 +218,7 @@ async fn the_contact_deadline_fires_once_across_kill_9_and_never_when_met() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_contact_deadline_fires_once_across_kill_9_on_postgres() {
-    let Some(db) = pg::schema_url("the contact deadline on PostgreSQL").await else {
+    let Some(db) = common::postgres::schema_url("the contact deadline on PostgreSQL").await else {
         return;
     };
     let rx = Receiver::start(Plan::Always(200)).await;
