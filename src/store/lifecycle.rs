@@ -42,9 +42,6 @@ pub enum StageOutcome {
 pub(crate) const EVENT_COLUMNS: &str =
     "event_id, lead_id, stage, at_ms, recorded_ms, source, actor, value_minor, currency, reason, note";
 
-/// The derived columns of `leads`, in [`state_from_parts`] order.
-pub(crate) const STATE_COLUMNS: &str = "stage, stage_ms, contacted_ms, sales_qualified_ms, opportunity_ms, customer_ms, disqualified_ms, pipeline_minor, revenue_minor, currency";
-
 /// The SQL that cancels a contacted lead's waiting deadline rows (`{p}` = placeholder of the
 /// lead id).
 pub(crate) fn cancel_sla_sql(p: &str) -> String {

@@ -265,7 +265,11 @@ impl App {
             .map(|item| {
                 let (lead, raw) = input::from_json(item, true)?;
                 let event = raw.validate(now, Source::Api, &actor)?;
-                Ok((lead.expect("batch items name their lead"), event))
+                let lead = lead.ok_or_else(|| InputError {
+                    code: "lead_required",
+                    message: "give the lead's id or its email".into(),
+                })?;
+                Ok((lead, event))
             })
             .collect();
         // One scan finds every address's latest lead; ids go through their index one by one.

@@ -3,7 +3,6 @@
 
 use super::super::lifecycle::{
     answer_known, cancel_sla_sql, event_from_parts, recorded, state_from_parts, EVENT_COLUMNS,
-    STATE_COLUMNS,
 };
 use super::super::*;
 use crate::lifecycle::{derive, HistoryItem, StageEvent, StageState};
@@ -186,7 +185,6 @@ pub(super) fn uncontacted(c: &Connection, limit: u32) -> rusqlite::Result<Vec<Le
 /// Contact timing of every non-spam lead (on a reader); the variant only where the
 /// attribution counts.
 pub(super) fn contact_samples(c: &Connection) -> rusqlite::Result<Vec<ContactSample>> {
-    let _ = STATE_COLUMNS;
     c.prepare_cached(
         "SELECT form, utm_source, CASE WHEN attribution_flag IS NULL THEN experiment END,
             CASE WHEN attribution_flag IS NULL THEN variant END, received_ms, contacted_ms, disqualified_ms
