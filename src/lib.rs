@@ -17,6 +17,7 @@ pub mod diagnostics;
 pub mod experiments;
 pub mod forms;
 pub mod import;
+pub mod lifecycle;
 pub mod manifest;
 pub mod markdown;
 pub mod report;

@@ -430,11 +430,81 @@ async fn the_dashboard_logs_in_and_fits_a_phone() {
         "#token",
         server.admin_token(),
         "main form button[type=submit]",
-        Locator::Css("h2#experiments"),
+        Locator::Css("ol.queue"),
     )
     .await
-    .unwrap_or_else(|e| panic!("no overview after logging in: {e}"));
+    .unwrap_or_else(|e| panic!("no sales queue after logging in: {e}"));
 
+    // The queue a salesperson keeps open: every new lead with its age, fitting the phone.
+    let queue = c
+        .execute(
+            "return {items: document.querySelectorAll('ol.queue li').length, \
+             ages: Array.from(document.querySelectorAll('ol.queue .age')).map(e => e.textContent), \
+             buttons: Array.from(document.querySelectorAll('ol.queue button')).map(b => b.getBoundingClientRect().right), \
+             scroll: document.documentElement.scrollWidth, width: window.innerWidth, \
+             imgs: document.querySelectorAll('img').length, xss: window.__xss || 0}",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(queue["items"], 6, "{queue}");
+    assert!(
+        queue["ages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.as_str().unwrap().ends_with(" s")),
+        "{queue}"
+    );
+    assert!(
+        queue["scroll"].as_u64() <= queue["width"].as_u64(),
+        "the queue scrolls sideways on a phone: {queue}"
+    );
+    assert!(
+        queue["buttons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.as_f64().unwrap() <= 390.0),
+        "every Contacted button is on screen: {queue}"
+    );
+    assert_eq!(
+        (queue["imgs"].as_u64(), queue["xss"].as_u64()),
+        (Some(0), Some(0)),
+        "{queue}"
+    );
+    screenshot(&c, "dashboard-queue-390.png").await;
+    // One tap marks the first lead contacted; the queue comes back without it.
+    c.find(Locator::Css("ol.queue li:first-child button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut left = 0;
+    for _ in 0..100 {
+        left = c
+            .execute(
+                "return document.querySelectorAll('ol.queue li').length",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap_or(0);
+        if left == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 5, "the contacted lead left the queue");
+
+    c.goto(&format!("{base}/admin/")).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("h2#experiments"))
+        .await
+        .unwrap_or_else(|e| panic!("no overview: {e}"));
     let facts = page_facts(&c).await;
     assert_eq!(facts["xss"], 0, "{facts}");
     assert_eq!(facts["imgs"], 0, "{facts}");

@@ -44,7 +44,7 @@ impl Harness {
     async fn login(&self) -> String {
         let r = self.login_with(ADMIN_TOKEN, &[]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(r.headers()[LOCATION], "/admin/");
+        assert_eq!(r.headers()[LOCATION], "/admin/queue");
         let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
         cookie.split(';').next().unwrap().to_owned()
     }

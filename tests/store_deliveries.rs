@@ -55,6 +55,7 @@ fn outbox(targets: &[&str]) -> Outbox {
                 target: (*t).into(),
                 body: format!("{{\"type\":\"lead.created\",\"data\":{{\"id\":\"{lead_id}\"}}}}"),
                 held: false,
+                due_ms: None,
             })
             .collect(),
         lead_id,

@@ -51,6 +51,7 @@ fn outbox() -> Outbox {
         target: target.into(),
         body: "{}".into(),
         held,
+        due_ms: None,
     };
     Outbox {
         deliveries: vec![

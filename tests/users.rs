@@ -138,6 +138,23 @@ async fn users_end_to_end(db: String, how: DbArg) {
         .await;
     api.forbidden(api.get("/metrics", &sales).await, "metrics")
         .await;
+    // A salesperson works the lead, and the history names who did.
+    let events = format!("/api/v1/leads/{lead_id}/events");
+    let r = api
+        .post_json(
+            &events,
+            &sales,
+            &serde_json::json!({"stage": "contacted", "note": "called"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let history: Value = api.get(&events, &sales).await.json().await.unwrap();
+    let last = history["events"]
+        .as_array()
+        .and_then(|e| e.last())
+        .unwrap_or_else(|| panic!("no history: {history}"));
+    assert_eq!(last["actor"], "alice", "{history}");
+    assert_eq!(last["stage"], "contacted");
     // Wrong secrets and unknown users are 401, whatever their shape.
     for wrong in [
         format!("alice:{root}"),

@@ -4,9 +4,11 @@ mod access;
 mod admin;
 mod dashboard;
 mod dashboard_deliveries;
+mod dashboard_stages;
 mod deliveries;
 mod events;
 mod identity;
+mod lead_events;
 mod network;
 mod opt_in;
 mod pages;
@@ -233,6 +235,7 @@ impl App {
             (_, p)
                 if p.starts_with("/api/v1/experiments")
                     || p.starts_with("/api/v1/leads")
+                    || p.starts_with("/api/v1/lead-events")
                     || p.starts_with("/api/v1/deliveries") =>
             {
                 Box::pin(self.admin(req, peer)).await

@@ -308,7 +308,7 @@ pub fn report_command(
             .map(|(id, _)| id.clone())
             .collect(),
     };
-    if chosen.is_empty() && (opt_in_forms.is_empty() || as_json) {
+    if chosen.is_empty() && as_json {
         println!("The built site has no experiments.");
         return Ok(());
     }
@@ -319,6 +319,9 @@ pub fn report_command(
         let store = crate::store::open(&db_url(root, db))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if chosen.is_empty() {
+            println!("The built site has no experiments.");
+        }
         let mut reports = Vec::new();
         for e in chosen {
             reports.push(crate::report::load(store.as_ref(), e).await?);
@@ -345,6 +348,9 @@ pub fn report_command(
                     render_confirmations(&per_form(&counts, &opt_in_forms))
                 );
             }
+            let samples = store.contact_samples().await?;
+            let speed = crate::lifecycle::speed::by_group(&samples, chrono::Utc::now());
+            println!("{}", crate::lifecycle::speed::render_text(&speed));
         }
         store.close().await?;
         Ok::<_, anyhow::Error>(())

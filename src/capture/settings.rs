@@ -23,6 +23,9 @@ pub struct Settings {
     pub beacon_queue: usize,
     /// Trusted proxies, timeouts, the connection cap, the metrics listener.
     pub network: network::NetworkSettings,
+    /// `contact_within_minutes`: a lead still uncontacted this long after it arrived fires
+    /// one `lead.sla_breached` (see `crate::lifecycle::notify`).
+    pub contact_within_minutes: Option<f64>,
 }
 
 impl Default for Settings {
@@ -36,6 +39,7 @@ impl Default for Settings {
             respect_dnt: false,
             beacon_queue: 10_000,
             network: network::NetworkSettings::default(),
+            contact_within_minutes: None,
         }
     }
 }
@@ -91,6 +95,9 @@ impl Settings {
                         .ok_or("[capture] respect_dnt must be true or false")?
                 }
                 k if network::KEYS.contains(&k) => s.network.set(k, v)?,
+                "contact_within_minutes" => {
+                    s.contact_within_minutes = Some(crate::lifecycle::speed::parse_sla_minutes(v)?)
+                }
                 // Read by the build (forms post there) and by `capture::retention`.
                 "endpoint" => check_endpoint(v)?,
                 "retention_days" => {
@@ -101,6 +108,7 @@ impl Settings {
                 other => return Err(format!("[capture] has an unknown setting {other:?}")),
             }
         }
+        crate::lifecycle::speed::check_sla_targets(t, s.contact_within_minutes)?;
         if s.allowed_origins.is_empty() {
             s.allowed_origins.extend(origin_of(&config.base_url));
         }
@@ -118,6 +126,23 @@ mod tests {
         ))
         .unwrap();
         Settings::from_config(&c)
+    }
+
+    #[test]
+    fn contact_within_minutes_is_a_positive_number_of_minutes() {
+        const HOOK: &str =
+            "[[capture.webhooks]]\nurl = \"https://h.test/\"\nevents = [\"lead.sla_breached\"]\n";
+        let with = |v: &str| settings(&format!("contact_within_minutes = {v}\n{HOOK}"));
+        assert_eq!(with("5").unwrap().contact_within_minutes, Some(5.0));
+        assert_eq!(with("0.5").unwrap().contact_within_minutes, Some(0.5));
+        for bad in ["0", "-5", "\"5\"", "20000", "nan"] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+        // Neither half alone: a deadline nobody hears of, or a subscription that never fires.
+        assert!(settings("contact_within_minutes = 5\n")
+            .unwrap_err()
+            .contains("no webhook or e-mail target"));
+        assert!(settings(HOOK).unwrap_err().contains("is not set"));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The deliveries page (failed first, each with a redeliver button) and a lead's own page
 //! with its deliveries.
 
-use super::leads::{lead_row, LeadRow};
 use super::Dashboard;
 use crate::store::{DeliveryRow, Lead};
 use chrono::{DateTime, Utc};
@@ -71,14 +70,8 @@ impl Dashboard {
         })
     }
 
-    /// One lead with its deliveries.
+    /// One lead with its deliveries (and no stage history; see [`Dashboard::lead_page`]).
     pub fn lead(&self, lead: &Lead, rows: &[DeliveryRow]) -> Result<String, String> {
-        let view: LeadRow = lead_row(lead);
-        let views: Vec<DeliveryView> = rows.iter().map(DeliveryView::from).collect();
-        self.render("admin/lead.html", "leads", |c| {
-            c.insert("lead", &view);
-            c.insert("consent", &super::consent::consent_view(lead));
-            c.insert("deliveries", &views);
-        })
+        self.lead_page(lead, rows, &[], &Default::default())
     }
 }

@@ -82,6 +82,9 @@ pub struct Funnel {
     pub campaigns: Vec<Line>,
     /// Unconfirmed and confirmed leads of each double opt-in form (filled by the caller).
     pub confirmations: Vec<crate::store::ConfirmationCounts>,
+    /// Time to first contact per form, source and variant (set by the caller from
+    /// [`crate::lifecycle::speed::by_group`]).
+    pub speed: Vec<crate::lifecycle::speed::SpeedLine>,
 }
 
 fn share(part: u64, whole: u64) -> String {
@@ -159,6 +162,7 @@ pub fn build(rows: &[FunnelRow], costs: &BTreeMap<String, CampaignCost>) -> Funn
         sources: lines(sources, None),
         campaigns: lines(campaigns, Some(costs)),
         confirmations: Vec::new(),
+        speed: Vec::new(),
     }
 }
 

@@ -34,6 +34,8 @@ pub struct LeadRow {
     pub page: String,
     /// Answers in field order, values flattened to text.
     pub answers: Vec<Answer>,
+    /// The sales stage's label.
+    pub stage: &'static str,
 }
 
 /// One answer of a lead.
@@ -69,6 +71,7 @@ pub(super) fn lead_row(l: &Lead) -> LeadRow {
         spam: s(&n.spam_reason),
         source: joined(&n.utm.source, &n.utm.campaign),
         page: s(&n.page),
+        stage: l.stage.stage.label(),
         answers: n
             .answers
             .iter()

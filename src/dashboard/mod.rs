@@ -13,6 +13,7 @@ mod experiments;
 pub mod funnel;
 mod leads;
 pub mod session;
+pub mod stages;
 pub mod viewer;
 
 pub use deliveries::DeliveryView;

@@ -11,25 +11,35 @@ use serde::{Deserialize, Serialize};
 
 /// The kinds of events a target can subscribe to.
 ///
-/// Later kinds (`lead.stage_changed`, `lead.sla_breached`) join this list when something
-/// produces them; a config naming a kind that is never sent is refused.
+/// A config naming a kind that is never sent is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
     /// A lead was stored (not spam).
     LeadCreated,
     /// A stored lead's score reached its form's threshold.
     LeadQualified,
+    /// A lead moved to another sales stage (see `crate::lifecycle::notify`).
+    LeadStageChanged,
+    /// A lead was still uncontacted when `[capture] contact_within_minutes` ran out.
+    LeadSlaBreached,
 }
 
 impl EventKind {
     /// Every kind, in the order they fire for one lead.
-    pub const ALL: [EventKind; 2] = [EventKind::LeadCreated, EventKind::LeadQualified];
+    pub const ALL: [EventKind; 4] = [
+        EventKind::LeadCreated,
+        EventKind::LeadQualified,
+        EventKind::LeadStageChanged,
+        EventKind::LeadSlaBreached,
+    ];
 
     /// The `type` of the envelope and the name used in `events = [...]`.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::LeadCreated => "lead.created",
             EventKind::LeadQualified => "lead.qualified",
+            EventKind::LeadStageChanged => "lead.stage_changed",
+            EventKind::LeadSlaBreached => "lead.sla_breached",
         }
     }
 
@@ -39,10 +49,12 @@ impl EventKind {
     }
 
     /// A dot-free word for event ids (the spec forbids `.` in `webhook-id`).
-    fn id_suffix(self) -> &'static str {
+    pub(crate) fn id_suffix(self) -> &'static str {
         match self {
             EventKind::LeadCreated => "created",
             EventKind::LeadQualified => "qualified",
+            EventKind::LeadStageChanged => "stage",
+            EventKind::LeadSlaBreached => "sla",
         }
     }
 }
@@ -256,7 +268,7 @@ mod tests {
         for k in EventKind::ALL {
             assert_eq!(EventKind::parse(k.as_str()), Some(k));
         }
-        assert_eq!(EventKind::parse("lead.stage_changed"), None);
+        assert_eq!(EventKind::parse("lead.updated"), None);
     }
 
     #[test]

@@ -248,7 +248,9 @@ impl Deliverer {
             .payload()
             .map_err(|reason| Outcome::Refused { reason })?;
         let link = lead_url(&self.dashboard, &payload.id);
-        Ok(Summary::new(&payload, message.kind, &self.labels, link))
+        let mut summary = Summary::new(&payload, message.kind, &self.labels, link);
+        crate::lifecycle::notify::annotate(&mut summary, message);
+        Ok(summary)
     }
 
     async fn webhook(&self, w: &targets::Webhook, message: &Message) -> Outcome {

@@ -168,8 +168,39 @@ impl Loop {
             .await
     }
 
+    /// Whether a due `lead.sla_breached` row is still needed: its lead exists and is still
+    /// uncontacted and not disqualified. The contacting event cancels the row in its own transaction; this covers
+    /// a contact recorded while the row was already claimed. Unsure (store down) means send.
+    async fn deadline_still_missed(&self, d: &ClaimedDelivery) -> bool {
+        match self.store.lead_by_id(&d.lead_id).await {
+            Ok(Some(lead)) => {
+                lead.stage.contacted_at.is_none() && lead.stage.disqualified_at.is_none()
+            }
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
     /// One attempt of one row, recorded.
     async fn attempt(&self, d: ClaimedDelivery) {
+        if d.event_type == EventKind::LeadSlaBreached.as_str()
+            && !self.deadline_still_missed(&d).await
+        {
+            let record = AttemptRecord {
+                delivery: d.id,
+                worker: self.id.clone(),
+                at: Utc::now(),
+                duration: Duration::ZERO,
+                outcome: "cancelled".into(),
+                http_status: None,
+                error: None,
+                next: AfterAttempt::Cancelled,
+            };
+            if let Err(e) = self.store.record_attempt(record).await {
+                eprintln!("delivery {}: cannot cancel: {e}", d.id);
+            }
+            return;
+        }
         let at = Utc::now();
         if d.first_attempt_at.is_none() {
             let since = (at - d.created_at).num_microseconds().unwrap_or(0);

@@ -31,6 +31,9 @@ pub struct NewDelivery {
     pub body: String,
     /// Written `held` (never claimed) until the lead confirms its address (double opt-in).
     pub held: bool,
+    /// When the first attempt is due (Unix ms); `None` for at once. A `lead.sla_breached`
+    /// row waits for its deadline.
+    pub due_ms: Option<i64>,
 }
 
 /// Where a delivery stands.
@@ -45,6 +48,8 @@ pub enum DeliveryStatus {
     Failed,
     /// Waiting for the lead to confirm its address (double opt-in); never claimed until then.
     Held,
+    /// Not needed any more: a `lead.sla_breached` row whose lead was contacted in time.
+    Cancelled,
 }
 
 impl DeliveryStatus {
@@ -55,6 +60,7 @@ impl DeliveryStatus {
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Held => "held",
+            DeliveryStatus::Cancelled => "cancelled",
         }
     }
 
@@ -65,6 +71,7 @@ impl DeliveryStatus {
             DeliveryStatus::Delivered,
             DeliveryStatus::Failed,
             DeliveryStatus::Held,
+            DeliveryStatus::Cancelled,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -129,6 +136,8 @@ pub enum AfterAttempt {
     RetryAt(DateTime<Utc>),
     /// Given up (410, or the schedule ran out).
     Failed,
+    /// Not attempted: no longer needed (a deadline met after all).
+    Cancelled,
 }
 
 /// One attempt, as the worker records it.
@@ -209,7 +218,8 @@ pub(crate) fn from_ms(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(DateTime::from_timestamp_millis)
 }
 
-/// The ordering of listings: failed first, then pending, then held, then delivered.
+/// The ordering of listings: failed first, then pending, then held, then delivered and
+/// cancelled.
 pub(crate) const LIST_ORDER: &str =
     "CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 WHEN 'held' THEN 2 ELSE 3 END, id DESC";
 
@@ -222,6 +232,7 @@ pub(crate) fn after_columns(
         AfterAttempt::Delivered => ("delivered", None, Some(at_ms)),
         AfterAttempt::RetryAt(t) => ("pending", Some(t.timestamp_millis()), None),
         AfterAttempt::Failed => ("failed", None, None),
+        AfterAttempt::Cancelled => ("cancelled", None, None),
     }
 }
 

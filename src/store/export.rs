@@ -11,7 +11,8 @@ use crate::capture::app::neutralize_cell;
 use std::io::Write;
 
 /// The CSV header, in order. Stable: scripts and spreadsheets rely on it.
-pub const CSV_COLUMNS: [&str; 23] = [
+/// The sales columns come last, so scripts reading the earlier ones by position still work.
+pub const CSV_COLUMNS: [&str; 29] = [
     "id",
     "received_at",
     "form",
@@ -35,6 +36,12 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "confirmation",
     "confirmed_at",
     "form_version",
+    "stage",
+    "stage_at",
+    "contacted_at",
+    "pipeline_value",
+    "revenue_value",
+    "currency",
 ];
 
 /// An export format.
@@ -61,8 +68,15 @@ impl std::str::FromStr for ExportFormat {
 }
 
 /// A lead's CSV cells, in [`CSV_COLUMNS`] order.
-fn csv_record(l: &Lead) -> [String; 23] {
+fn csv_record(l: &Lead) -> [String; 29] {
     let n = &l.lead;
+    let st = &l.stage;
+    let t =
+        |v: Option<chrono::DateTime<chrono::Utc>>| v.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let value = |minor: Option<i64>| match (minor, &st.currency) {
+        (Some(m), Some(c)) => crate::lifecycle::money::format_minor(m, c),
+        _ => String::new(),
+    };
     let o = |v: &Option<String>| neutralize_cell(v.as_deref().unwrap_or(""));
     let flag = n.attribution_flag.map(|f| f.as_str().to_owned());
     [
@@ -91,6 +105,12 @@ fn csv_record(l: &Lead) -> [String; 23] {
             .unwrap_or_default(),
         l.confirmed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         o(&n.form_version),
+        st.stage.as_str().to_owned(),
+        t(st.stage_at),
+        t(st.contacted_at),
+        value(st.pipeline_minor),
+        value(st.revenue_minor),
+        o(&st.currency),
     ]
 }
 

@@ -14,6 +14,7 @@ pub use deliveries::{
     AfterAttempt, AttemptRecord, Claim, Claimed, ClaimedDelivery, DeliveryQuery, DeliveryRow,
     DeliveryStatus, NewDelivery, Outbox,
 };
+pub use lifecycle::{ContactSample, StageOutcome, StageWrite};
 pub use opt_in::{ConfirmOutcome, Confirmation, ConfirmationCounts};
 pub use outcomes::{OutcomeRow, SourceOutcomeRow};
 pub use retention::{PageCursor, PageQuery, PurgeCounts, RetentionPolicy};
@@ -323,6 +324,9 @@ pub struct Lead {
     /// When the lead clicked its confirmation link (double opt-in).
     #[serde(default)]
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// Where it stands in the sales funnel (derived from its stage history).
+    #[serde(flatten)]
+    pub stage: crate::lifecycle::StageState,
 }
 
 /// Write-path figures for `/metrics`.
@@ -464,6 +468,22 @@ pub trait Store: Send + Sync + 'static {
     /// Remove a user (its sessions end); false if there was none.
     async fn remove_user(&self, name: &str) -> StoreResult<bool>;
 
+    // ---- Sales stages and speed to lead (see `store::lifecycle`) ----
+    /// Records stage changes in order, each in its own transaction (SQLite: savepoint) with
+    /// its deliveries and the lead's derived columns; answers one outcome per write.
+    async fn record_stage_events(&self, writes: Vec<StageWrite>) -> StoreResult<Vec<StageOutcome>>;
+    /// A lead's stage history, by `at`, ties in the order recorded.
+    async fn stage_history(&self, lead_id: &str) -> StoreResult<Vec<crate::lifecycle::StageEvent>>;
+    /// The most recent lead of each of `emails` (lower-cased), in one scan for all of them.
+    async fn latest_leads_by_email(
+        &self,
+        emails: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, Lead>>;
+    /// Up to `limit` non-spam leads still `new` and never contacted: qualified first, then
+    /// oldest first (the sales queue).
+    async fn uncontacted_leads(&self, limit: u32) -> StoreResult<Vec<Lead>>;
+    /// The contact timing of every non-spam lead (speed-to-lead figures).
+    async fn contact_samples(&self) -> StoreResult<Vec<ContactSample>>;
     /// Flush queued writes and stop the writer (graceful shutdown).
     async fn close(&self) -> StoreResult<()>;
 }
@@ -473,6 +493,7 @@ pub type SharedStore = Arc<dyn Store>;
 
 pub mod deliveries;
 pub mod export;
+pub mod lifecycle;
 mod metrics;
 pub mod opt_in;
 pub mod outcomes;

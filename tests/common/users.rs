@@ -74,6 +74,16 @@ impl Api {
             .unwrap()
     }
 
+    pub async fn post_json(&self, path: &str, bearer: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(bearer)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -113,7 +123,7 @@ impl Api {
     pub async fn session(&self, user: &str, secret: &str) -> String {
         let r = self.login(user, secret).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-in of {user}");
-        assert_eq!(r.headers()[LOCATION], "/admin/");
+        assert_eq!(r.headers()[LOCATION], "/admin/queue");
         let c = r.headers()[SET_COOKIE].to_str().unwrap();
         assert!(
             c.contains("HttpOnly") && c.contains("SameSite=Strict"),

@@ -14,12 +14,14 @@ impl App {
     /// request's principal may do the route's action (see `access.rs`).
     pub(super) async fn admin(&self, req: Request<Incoming>, peer: Client) -> Response<Body> {
         let action = access::api_action(req.method(), req.uri().path(), &|k| query_param(&req, k));
-        // `_who.actor_name()` is who acted, for handlers that record it (stage events).
-        let _who = match self.authorize(&req, peer, action).await {
+        let who = match self.authorize(&req, peer, action).await {
             Ok(who) => who,
             Err(res) => return res,
         };
         let path = req.uri().path().trim_end_matches('/').to_owned();
+        if path == "/api/v1/lead-events" || super::lead_events::events_lead_id(&path).is_some() {
+            return self.lead_events_api(req, &path, who.actor_name()).await;
+        }
         match (req.method(), path.as_str()) {
             (&Method::GET, "/api/v1/experiments") => self.experiments_json(None).await,
             (&Method::GET, p) if p.starts_with("/api/v1/experiments/") => {

@@ -3,8 +3,8 @@
 //! Login trades a user's name and secret (or the admin token) for a signed session cookie
 //! (HttpOnly, SameSite=Strict, Secure when a trusted proxy says the client came over https).
 //! Every signed-in request is checked against its page's action (`access.rs`): a page the
-//! role may not use is a 403 page. Only two requests change
-//! state, log in and log out; both are POSTs that must come from this origin, and
+//! role may not use is a 403 page. Requests that change
+//! state (log in and out, redeliver, change a lead's stage) are POSTs that must come from this origin, and
 //! SameSite=Strict keeps the session off every cross-site request, so no CSRF token is needed.
 
 use super::{access, query_param, App};
@@ -60,7 +60,7 @@ pub(super) fn html(status: StatusCode, page: Result<String, String>) -> Response
 }
 
 /// Admin pages are private, never cached, framed or allowed to run script.
-fn secure_headers(res: &mut Response<Body>) {
+pub(super) fn secure_headers(res: &mut Response<Body>) {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -111,7 +111,7 @@ impl App {
             (&Method::GET, "/admin") => return redirect("/admin/", None),
             (&Method::GET, "/admin/login") => {
                 if who.is_some() {
-                    return redirect("/admin/", None);
+                    return redirect("/admin/queue", None);
                 }
                 return html(StatusCode::OK, dash.login(None));
             }
@@ -149,19 +149,26 @@ impl App {
         .await
     }
 
-    /// A signed-in request the principal may make. `_who` is for handlers that record who
-    /// acted (its `actor_name()`).
+    /// A signed-in request the principal may make; changes it makes are recorded under its
+    /// `actor_name()`.
     async fn dashboard_page(
         &self,
         req: Request<Incoming>,
         dash: &Dashboard,
-        _who: &Principal,
+        who: &Principal,
     ) -> Response<Body> {
         let path = req.uri().path().to_owned();
         match (req.method(), path.as_str()) {
             (&Method::GET, "/admin/") => self.overview(dash).await,
             (&Method::GET, "/admin/leads") => self.leads_page(&req, dash).await,
             (&Method::GET, "/admin/deliveries") => self.deliveries_page(dash).await,
+            (&Method::GET, "/admin/queue") => self.queue_page(dash).await,
+            (&Method::POST, p) if super::dashboard_stages::stage_lead_id(p).is_some() => {
+                let id = super::dashboard_stages::stage_lead_id(p)
+                    .unwrap_or_default()
+                    .to_owned();
+                self.stage_post(req, dash, &id, who.actor_name()).await
+            }
             (&Method::GET, p) if p.starts_with("/admin/leads/") => {
                 self.lead_page(dash, &p["/admin/leads/".len()..]).await
             }
@@ -222,7 +229,7 @@ impl App {
         let (user, given) = (field("user"), field("token"));
         let signed_in = |value: String| {
             redirect(
-                "/admin/",
+                "/admin/queue",
                 Some(session::set_cookie(Some(&value), peer.https)),
             )
         };
@@ -296,6 +303,13 @@ impl App {
                 Ok(c) => funnel.confirmations = crate::report::opt_in::per_form(&c, &opt_in),
                 Err(err) => return self.store_error(&err),
             }
+        }
+        match self.store.contact_samples().await {
+            Ok(samples) => {
+                let rows = crate::lifecycle::speed::by_group(&samples, chrono::Utc::now());
+                funnel.speed = rows.iter().map(|r| r.line()).collect();
+            }
+            Err(err) => return self.store_error(&err),
         }
         html(StatusCode::OK, dash.overview(&views, &funnel, &cost))
     }

@@ -26,25 +26,7 @@ impl App {
     }
 
     pub(super) async fn lead_page(&self, dash: &Dashboard, id: &str) -> Response<Body> {
-        let not_found = || {
-            html(
-                StatusCode::NOT_FOUND,
-                dash.message("Not found", "There is no such lead."),
-            )
-        };
-        let lead = match self.store.lead_by_id(id).await {
-            Ok(Some(l)) => l,
-            Ok(None) => return not_found(),
-            Err(e) => return self.store_error(&e),
-        };
-        let query = DeliveryQuery {
-            lead: Some(lead.id.clone()),
-            ..Default::default()
-        };
-        match self.store.deliveries(&query).await {
-            Ok(rows) => html(StatusCode::OK, dash.lead(&lead, &rows)),
-            Err(e) => self.store_error(&e),
-        }
+        self.lead_page_with(dash, id, StatusCode::OK, None).await
     }
 
     /// `POST /admin/deliveries/{id}/redeliver`, then back to the log.

@@ -41,7 +41,13 @@ fn redeliver_id(path: &str) -> Option<&str> {
 impl App {
     /// Stores a new (not spam) lead with the deliveries its targets want, in one transaction.
     pub(super) async fn store_lead(&self, lead: NewLead) -> StoreResult<LeadReceipt> {
-        let outbox = crate::delivery::outbox::outbox_for(self.delivery.targets(), &lead);
+        // A double opt-in lead is not for sales until it confirms, so its contact deadline
+        // is not scheduled at submission.
+        let sla = match lead.confirmation {
+            Some(_) => None,
+            None => self.settings.contact_within_minutes,
+        };
+        let outbox = crate::delivery::outbox::outbox_with_sla(self.delivery.targets(), &lead, sla);
         let outbox = self.lead_outbox(&lead, outbox)?;
         self.store.insert_lead_with(lead, outbox).await
     }
@@ -102,7 +108,7 @@ impl App {
                     return self.reject(
                         StatusCode::BAD_REQUEST,
                         "bad_status",
-                        "status is pending, held, delivered or failed",
+                        "status is pending, held, delivered, failed or cancelled",
                     )
                 }
             },

@@ -158,6 +158,7 @@ impl OptIn {
             target: TARGET.into(),
             body: serde_json::to_string(&request).expect("a request always serialises"),
             held: false,
+            due_ms: None,
         });
         outbox
     }

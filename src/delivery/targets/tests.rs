@@ -105,7 +105,7 @@ fn config_errors_name_the_target_and_the_problem() {
             "[[capture.webhooks]]\nurl = \"https://u:p@h.example.com/\"\nsecret_env = \"HOOK_SECRET\"\n",
             "carries credentials",
         ),
-        (&format!("{HOOK}events = [\"lead.stage_changed\"]\n"), "unknown event \"lead.stage_changed\""),
+        (&format!("{HOOK}events = [\"lead.updated\"]\n"), "unknown event \"lead.updated\""),
         (&format!("{HOOK}forms = [\"nope\"]\n"), "not a [forms.nope]"),
         (&format!("{HOOK}retries = 3\n"), "unknown setting \"retries\""),
         (&format!("{HOOK}format = \"xml\"\n"), "format \"xml\""),

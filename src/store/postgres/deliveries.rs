@@ -34,7 +34,7 @@ pub(super) async fn insert(
     let st = tx
         .prepare_cached(
             "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms, status)
-             VALUES ($1, $2, $3, $4, $5, CASE WHEN $7 = 'held' THEN NULL ELSE $6::BIGINT END, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, CASE WHEN $7 = 'held' THEN NULL ELSE coalesce($8::BIGINT, $6::BIGINT) END, $6, $7)",
         )
         .await
         .map_err(db_err)?;
@@ -49,6 +49,7 @@ pub(super) async fn insert(
                 &d.body,
                 &at_ms,
                 &initial_status(d),
+                &d.due_ms,
             ],
         )
         .await

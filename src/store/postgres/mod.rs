@@ -19,6 +19,7 @@ use tokio_postgres::NoTls;
 mod beacons;
 mod confirm;
 mod deliveries;
+mod lifecycle;
 mod outcomes;
 mod retention;
 mod schema;
@@ -138,6 +139,7 @@ fn lead_from_row(r: &tokio_postgres::Row) -> Lead {
             form_version: r.get("form_version"),
         },
         confirmed_at: crate::store::deliveries::from_ms(r.get("confirmed_ms")),
+        stage: lifecycle::state_from_row(r),
     }
 }
 
@@ -525,6 +527,40 @@ impl Store for PgStore {
             dropped_exposures: self.beacons.dropped(),
             ..self.metrics.snapshot()
         }
+    }
+
+    async fn record_stage_events(&self, writes: Vec<StageWrite>) -> StoreResult<Vec<StageOutcome>> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let mut out = Vec::with_capacity(writes.len());
+        for w in &writes {
+            let started = Instant::now();
+            out.push(lifecycle::record(&mut client, w).await?);
+            self.observe(started);
+        }
+        Ok(out)
+    }
+
+    async fn stage_history(&self, lead_id: &str) -> StoreResult<Vec<crate::lifecycle::StageEvent>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        lifecycle::history(&client, lead_id).await
+    }
+
+    async fn latest_leads_by_email(
+        &self,
+        emails: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, Lead>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        lifecycle::latest_by_email(&client, emails).await
+    }
+
+    async fn uncontacted_leads(&self, limit: u32) -> StoreResult<Vec<Lead>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        lifecycle::uncontacted(&client, limit).await
+    }
+
+    async fn contact_samples(&self) -> StoreResult<Vec<ContactSample>> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        lifecycle::contact_samples(&client).await
     }
 
     async fn close(&self) -> StoreResult<()> {

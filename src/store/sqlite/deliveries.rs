@@ -53,8 +53,8 @@ fn initial_status(d: &NewDelivery) -> &'static str {
     }
 }
 
-/// Inserts a lead's deliveries (in the lead's transaction), due at once (held ones when
-/// released).
+/// Inserts a lead's deliveries (in the lead's transaction), due at once unless a row names
+/// its own time (held ones when released).
 pub(super) fn insert(
     tx: &Connection,
     lead_id: &str,
@@ -63,7 +63,7 @@ pub(super) fn insert(
 ) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
         "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?7 = 'held' THEN NULL ELSE ?6 END, ?6, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?7 = 'held' THEN NULL ELSE coalesce(?8, ?6) END, ?6, ?7)",
     )?;
     for d in deliveries {
         st.execute(params![
@@ -74,6 +74,7 @@ pub(super) fn insert(
             d.body,
             at_ms,
             initial_status(d),
+            d.due_ms
         ])?;
     }
     Ok(())

@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 pub mod backup;
 mod confirm;
 mod deliveries;
+mod lifecycle;
 mod outcomes;
 mod recent;
 mod retention;
@@ -147,7 +148,7 @@ fn opt_str(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> 
     r.get(i)
 }
 
-const LEAD_COLUMNS: &str = "id, received_at, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key, confirmation, confirmed_ms, form_version";
+const LEAD_COLUMNS: &str = "id, received_at, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key, stage, stage_ms, contacted_ms, sales_qualified_ms, opportunity_ms, customer_ms, disqualified_ms, pipeline_minor, revenue_minor, currency, confirmation, confirmed_ms, form_version";
 
 fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
     let received: String = r.get(1)?;
@@ -182,10 +183,11 @@ fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
             spam_reason: opt_str(r, 20)?,
             consent: opt_str(r, 21)?,
             dedupe_key: r.get(22)?,
-            confirmation: opt_str(r, 23)?.as_deref().and_then(Confirmation::parse),
-            form_version: opt_str(r, 25)?,
+            confirmation: opt_str(r, 33)?.as_deref().and_then(Confirmation::parse),
+            form_version: opt_str(r, 35)?,
         },
-        confirmed_at: crate::store::deliveries::from_ms(r.get(24)?),
+        confirmed_at: crate::store::deliveries::from_ms(r.get(34)?),
+        stage: lifecycle::state_from_row(r, 23)?,
     })
 }
 
@@ -515,6 +517,34 @@ impl Store for SqliteStore {
             dropped_exposures: self.beacons.dropped(),
             ..self.metrics.snapshot()
         }
+    }
+
+    async fn record_stage_events(&self, writes: Vec<StageWrite>) -> StoreResult<Vec<StageOutcome>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Op::Stages(writes, Reply::new(tx)))?;
+        answered(rx).await
+    }
+
+    async fn stage_history(&self, lead_id: &str) -> StoreResult<Vec<crate::lifecycle::StageEvent>> {
+        let id = lead_id.to_owned();
+        self.read(move |c| lifecycle::history(c, &id)).await
+    }
+
+    async fn latest_leads_by_email(
+        &self,
+        emails: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, Lead>> {
+        let emails = emails.to_vec();
+        self.read(move |c| lifecycle::latest_by_email(c, &emails))
+            .await
+    }
+
+    async fn uncontacted_leads(&self, limit: u32) -> StoreResult<Vec<Lead>> {
+        self.read(move |c| lifecycle::uncontacted(c, limit)).await
+    }
+
+    async fn contact_samples(&self) -> StoreResult<Vec<ContactSample>> {
+        self.read(lifecycle::contact_samples).await
     }
 
     async fn close(&self) -> StoreResult<()> {

@@ -28,6 +28,8 @@ pub(super) enum Op {
     Queued(Exposure, Slot),
     Erase(Erasure, Reply<u64, Erasure>),
     Delivery(Box<DeliveryOp>, Reply<DeliveryAnswer, Box<DeliveryOp>>),
+    /// Stage changes with their deliveries (`lifecycle.rs`).
+    Stages(Vec<StageWrite>, Reply<Vec<StageOutcome>, Vec<StageWrite>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -39,6 +41,7 @@ impl Op {
                 !l.deliveries.is_empty() && matches!(&r.result, Some(Ok(x)) if !x.duplicate)
             }
             Op::Delivery(d, _) => d.wakes_worker(),
+            Op::Stages(w, _) => w.iter().any(|w| !w.deliveries.is_empty()),
             _ => false,
         }
     }
@@ -83,6 +86,7 @@ fn run(conn: &Connection, recent: &mut RecentLeads, op: &mut Op) -> rusqlite::Re
         }
         Op::Erase(erasure, reply) => reply.result = Some(Ok(erase(conn, erasure)?)),
         Op::Delivery(d, reply) => reply.result = Some(Ok(super::deliveries::run(conn, d)?)),
+        Op::Stages(w, reply) => reply.result = Some(Ok(super::lifecycle::record_all(conn, w)?)),
         Op::Close(_) => {}
     }
     Ok(())
@@ -101,6 +105,7 @@ fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, recent: &mut RecentLeads, op
             Op::Queued(_, slot) => slot.failed = true,
             Op::Erase(_, r) => r.result = Some(Err(db_err(&e))),
             Op::Delivery(_, r) => r.result = Some(Err(db_err(&e))),
+            Op::Stages(_, r) => r.result = Some(Err(db_err(&e))),
             Op::Close(_) => {}
         }
     }
@@ -142,6 +147,7 @@ fn answer(batch: Vec<Op>, committed: rusqlite::Result<()>) -> Option<oneshot::Se
             Op::Queued(..) => {}
             Op::Erase(w, r) => r.send(failed.as_deref(), w),
             Op::Delivery(w, r) => r.send(failed.as_deref(), w),
+            Op::Stages(w, r) => r.send(failed.as_deref(), w),
             Op::Close(tx) => closing = Some(tx),
         }
     }
