@@ -48,6 +48,10 @@ async fn submissions_answer_with_the_right_status() {
     let body: serde_json::Value = json_ok.json().await.unwrap();
     assert_eq!(body["qualified"], true);
     assert_eq!(body["id"].as_str().unwrap().len(), 36);
+    assert!(
+        body.get("confirmation").is_none(),
+        "no opt-in, no confirmation state: {body}"
+    );
     let multipart = reqwest::multipart::Form::new()
         .text("email", "c@example.com")
         .text("size", "small");

@@ -126,6 +126,7 @@ impl Capture {
             .unwrap();
         assert_eq!(res.status(), 201);
         let v: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(v["confirmation"], "unconfirmed", "{v}");
         v["id"].as_str().unwrap().to_owned()
     }
 

@@ -15,11 +15,15 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
-/// The `201` answer to a script: the lead's id and whether it qualified.
+/// The `201` answer to a script: the lead's id, whether it qualified, and for a double
+/// opt-in form `"confirmation": "unconfirmed"` (the page can tell the visitor to look for the
+/// confirmation e-mail).
 #[derive(serde::Serialize)]
 struct Created<'a> {
     id: &'a str,
     qualified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmation: Option<&'static str>,
 }
 
 impl App {
@@ -199,7 +203,15 @@ impl App {
         json_reply: bool,
     ) -> Response<Body> {
         if json_reply {
-            return json(StatusCode::CREATED, &Created { id, qualified });
+            let confirmation = super::opt_in::initial_confirmation(form).map(|c| c.as_str());
+            return json(
+                StatusCode::CREATED,
+                &Created {
+                    id,
+                    qualified,
+                    confirmation,
+                },
+            );
         }
         // A static page cannot show a message without a script, so the thank-you page is the
         // form's own `success_url` or one this server renders.
