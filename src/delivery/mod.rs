@@ -33,6 +33,7 @@ pub mod http;
 pub mod labels;
 pub mod metrics;
 pub mod outbox;
+pub mod pool;
 pub mod schedule;
 pub mod sign;
 pub mod slack;
