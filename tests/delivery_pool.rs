@@ -114,7 +114,11 @@ async fn a_host_that_moves_does_not_get_its_old_connection() {
 
     *target.lock().unwrap() = "127.0.0.2".parse().unwrap();
     post(&client, &url).await.unwrap();
-    assert_eq!(a.requests.load(Ordering::SeqCst), 2, "the old address got nothing");
+    assert_eq!(
+        a.requests.load(Ordering::SeqCst),
+        2,
+        "the old address got nothing"
+    );
     assert_eq!(b.requests.load(Ordering::SeqCst), 1);
     assert_eq!(b.connections.load(Ordering::SeqCst), 1);
 

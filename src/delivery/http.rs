@@ -12,10 +12,10 @@
 use super::guard;
 use super::pool::{self, Conn, Pool};
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderName, HeaderValue};
 use http_body_util::BodyExt;
+use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
