@@ -3,6 +3,7 @@
 #
 #   bench/capture.sh            # 5 rounds of 10 s each, 64 connections
 #   ROUNDS=7 DURATION=5s CONNECTIONS=64 bench/capture.sh
+#   SPLITMARK_BIN=/path/to/splitmark bench/capture.sh   # another build (not rebuilt)
 #   WEBHOOK=1 bench/capture.sh  # the same with a signed webhook per lead, to a loopback
 #                               # receiver (the ceiling binary on another port), so every
 #                               # stored lead also writes its delivery row and is delivered
@@ -13,14 +14,18 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-shared="$repo/../shared/bench"
-out="$repo/bench/out/capture"
+shared=${SHARED_BENCH:-"$repo/../shared/bench"}
+out=${OUT:-"$repo/bench/out/capture"}
 rounds=${ROUNDS:-5}
 duration=${DURATION:-10s}
 conns=${CONNECTIONS:-64}
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit 1; }
-(cd "$repo" && cargo build --release --quiet && cargo build --release --quiet --example ceiling)
-bin="$repo/target/release/splitmark"
+bin=${SPLITMARK_BIN:-}
+if [ -z "$bin" ]; then
+  (cd "$repo" && cargo build --release --quiet)
+  bin="$repo/target/release/splitmark"
+fi
+(cd "$repo" && cargo build --release --quiet --example ceiling)
 ceiling="$repo/target/release/examples/ceiling"
 
 rm -rf "$out" && mkdir -p "$out"

@@ -2,13 +2,19 @@
 //!
 //! Each attempt resolves the host afresh, vets every address with [`guard::refusal`] and opens
 //! the TCP connection to a vetted address itself; TLS (rustls, Mozilla roots) and HTTP/1.1
-//! (hyper) then run over that very socket. There is no connection pool, no proxy and no
-//! redirect handling, so nothing else ever chooses where the request goes. A 3xx is answered
-//! like any other failure.
+//! (hyper) then run over that very socket. A finished connection is kept in a small pool
+//! ([`super::pool`]) filed under its address, host and scheme, and an attempt reuses one only
+//! for an address it has just resolved and vetted. There is no proxy and no redirect handling,
+//! so nothing else ever chooses where the request goes. A 3xx is answered like any other
+//! failure. Every socket has `TCP_NODELAY`: a request is one small write that should leave at
+//! once.
 
 use super::guard;
+use super::pool::{self, Conn, Pool};
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -74,6 +80,7 @@ pub struct HttpClient {
     resolver: Resolver,
     tls: tokio_rustls::TlsConnector,
     user_agent: HeaderValue,
+    pool: Arc<Pool>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -118,7 +125,13 @@ impl HttpClient {
             resolver: system_resolver(),
             tls: tokio_rustls::TlsConnector::from(Arc::new(tls_config(default_roots()))),
             user_agent: HeaderValue::from_str(&user_agent()).expect("ASCII user agent"),
+            pool: Arc::new(Pool::default()),
         }
+    }
+
+    /// Idle connections kept for reuse now.
+    pub fn idle_connections(&self) -> usize {
+        self.pool.idle()
     }
 
     /// The same client resolving with `resolver`.
@@ -196,7 +209,7 @@ impl HttpClient {
         }
     }
 
-    async fn connect(&self, addrs: &[SocketAddr]) -> Result<TcpStream, HttpError> {
+    async fn connect(&self, addrs: &[SocketAddr]) -> Result<(SocketAddr, TcpStream), HttpError> {
         let mut last = String::new();
         for addr in addrs {
             match tokio::time::timeout(self.timeouts.connect, TcpStream::connect(addr)).await {
@@ -209,7 +222,7 @@ impl HttpClient {
                         )));
                     }
                     let _ = s.set_nodelay(true);
-                    return Ok(s);
+                    return Ok((*addr, s));
                 }
                 Ok(Err(e)) => last = format!("cannot connect to {addr}: {e}"),
                 Err(_) => {
@@ -230,7 +243,69 @@ impl HttpClient {
         body: Bytes,
     ) -> Result<StatusCode, HttpError> {
         let addrs = self.vetted_addresses(url).await?;
-        let tcp = self.connect(&addrs).await?;
+        let host = url.host_str().unwrap_or_default();
+        let https = url.scheme() == "https";
+        let mut req = self.request(url, headers, body)?;
+        // A kept connection, only to an address that has just passed the check.
+        for addr in &addrs {
+            let key = pool::Key {
+                addr: *addr,
+                host: host.to_owned(),
+                https,
+            };
+            while let Some(mut conn) = self.pool.take(&key) {
+                match conn.sender.try_send_request(req).await {
+                    Ok(res) => return Ok(self.finish(res, conn, key)),
+                    // The receiver closed it before the request went out: nothing was sent,
+                    // so sending on another connection is still this one attempt.
+                    Err(mut e) => match e.take_message() {
+                        Some(back) => req = back,
+                        None => {
+                            return Err(HttpError::Failed(format!(
+                                "request failed on a kept connection: {}",
+                                e.error()
+                            )))
+                        }
+                    },
+                }
+            }
+        }
+        let (addr, tcp) = self.connect(&addrs).await?;
+        let mut conn = if https {
+            let name = rustls::pki_types::ServerName::try_from(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+            )
+            .map_err(|e| HttpError::Refused(format!("{host} is not a TLS server name: {e}")))?;
+            let tls = tokio::time::timeout(self.timeouts.connect, self.tls.connect(name, tcp))
+                .await
+                .map_err(|_| HttpError::Failed(format!("TLS handshake with {host} timed out")))?
+                .map_err(|e| HttpError::Failed(format!("TLS with {host} failed: {e}")))?;
+            handshake(TokioIo::new(tls)).await?
+        } else {
+            handshake(TokioIo::new(tcp)).await?
+        };
+        let res = conn
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| HttpError::Failed(format!("request failed: {e}")))?;
+        let key = pool::Key {
+            addr,
+            host: host.to_owned(),
+            https,
+        };
+        Ok(self.finish(res, conn, key))
+    }
+
+    /// The request of one attempt: `POST` of `body` with `headers`.
+    fn request(
+        &self,
+        url: &url::Url,
+        headers: &[(&'static str, String)],
+        body: Bytes,
+    ) -> Result<Request<Full<Bytes>>, HttpError> {
         let host = url.host_str().unwrap_or_default();
         let host_header = match url.port() {
             Some(p) => format!("{host}:{p}"),
@@ -252,41 +327,49 @@ impl HttpClient {
             req.headers_mut()
                 .insert(HeaderName::from_static(name), value);
         }
-        if url.scheme() == "https" {
-            let name = rustls::pki_types::ServerName::try_from(
-                host.trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_owned(),
-            )
-            .map_err(|e| HttpError::Refused(format!("{host} is not a TLS server name: {e}")))?;
-            let tls = tokio::time::timeout(self.timeouts.connect, self.tls.connect(name, tcp))
-                .await
-                .map_err(|_| HttpError::Failed(format!("TLS handshake with {host} timed out")))?
-                .map_err(|e| HttpError::Failed(format!("TLS with {host} failed: {e}")))?;
-            send(TokioIo::new(tls), req).await
-        } else {
-            send(TokioIo::new(tcp), req).await
-        }
+        Ok(req)
+    }
+
+    /// The status is the answer. The body is read after the attempt is over, in its own task
+    /// (bounded in size and time), so a receiver that answers 200 and then dawdles over its
+    /// body cannot turn a delivery into a timeout; only a connection whose body ended in time
+    /// is kept.
+    fn finish(&self, res: hyper::Response<Incoming>, mut conn: Conn, key: pool::Key) -> StatusCode {
+        let status = res.status();
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let drained = tokio::time::timeout(DRAIN_TIME, async {
+                http_body_util::Limited::new(res.into_body(), DRAIN_LIMIT)
+                    .collect()
+                    .await
+                    .is_ok()
+                    && conn.sender.ready().await.is_ok()
+            })
+            .await;
+            if drained == Ok(true) {
+                pool.put(key, conn);
+            }
+        });
+        status
     }
 }
 
-async fn send<T>(io: TokioIo<T>, req: Request<Full<Bytes>>) -> Result<StatusCode, HttpError>
+/// Most of a response body read to keep its connection; a longer body closes it.
+const DRAIN_LIMIT: usize = 64 * 1024;
+/// How long a response body may take to end for its connection to be kept.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+async fn handshake<T>(io: TokioIo<T>) -> Result<Conn, HttpError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| HttpError::Failed(format!("HTTP handshake failed: {e}")))?;
-    let driver = tokio::spawn(conn);
-    let result = sender
-        .send_request(req)
-        .await
-        .map_err(|e| HttpError::Failed(format!("request failed: {e}")));
-    // The status is the answer; the body is not awaited, so a receiver that answers 200 and
-    // then dawdles over its body cannot turn a delivery into a timeout.
-    let status = result.map(|res| res.status());
-    driver.abort();
-    status
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Conn::new(sender, driver))
 }
 
 #[cfg(test)]

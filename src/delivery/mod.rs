@@ -34,6 +34,7 @@ pub mod labels;
 pub mod metrics;
 pub mod opt_in;
 pub mod outbox;
+pub mod pool;
 pub mod schedule;
 pub mod sign;
 pub mod slack;
