@@ -9,11 +9,13 @@ mod lists;
 mod page;
 mod plan;
 mod sitemap;
+mod timed;
 
 pub use feed::feed_items;
 pub use lists::recent_pages;
 pub use plan::{per_page, plan};
 pub use sitemap::{sitemap_entries, sitemap_index, SitemapEntry, SITEMAP_MAX_URLS};
+pub use timed::run_timed;
 
 use super::context::SiteData;
 use super::output::Output;
