@@ -54,6 +54,9 @@ enum Command {
         /// Where to write the capture server's manifest (default: ROOT/.splitmark/manifest.json).
         #[arg(long)]
         manifest: Option<PathBuf>,
+        /// Print the time per stage and per template after the build.
+        #[arg(long)]
+        timings: bool,
     },
     /// Build, serve with live reload and run the capture API.
     Serve {
@@ -262,6 +265,7 @@ fn main() -> ExitCode {
             base_url,
             drafts,
             manifest,
+            timings,
         } => {
             let opts = BuildOptions {
                 root,
@@ -271,7 +275,7 @@ fn main() -> ExitCode {
                 progress: true,
                 manifest,
             };
-            run_build(&opts)
+            run_build(&opts, timings)
         }
         Command::Serve {
             root,
@@ -366,14 +370,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_build(opts: &BuildOptions) -> anyhow::Result<()> {
-    let report = site::build(opts).map_err(|d| {
+fn run_build(opts: &BuildOptions, timings: bool) -> anyhow::Result<()> {
+    let timings = timings.then(site::Timings::default);
+    let report = site::build_timed(opts, timings.as_ref()).map_err(|d| {
         anyhow::anyhow!(
             "{d}\nBuild failed; {} left untouched.",
             opts.output_dir().display()
         )
     })?;
     println!("{report}");
+    if let Some(t) = timings {
+        print!("\n{t}");
+    }
     Ok(())
 }
 

@@ -12,9 +12,11 @@ pub mod minify;
 pub mod output;
 mod shortcodes;
 pub mod templates;
+pub mod timings;
 
 pub use init::init;
 pub use shortcodes::{RustShortcode, ShortcodeRegistry};
+pub use timings::Timings;
 
 use crate::config::Config;
 use crate::content::{Library, LoadOptions};
@@ -116,7 +118,8 @@ struct Prepared {
 }
 
 /// Loads config, content and templates and renders all Markdown; collects every error.
-fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
+fn prepare(opts: &BuildOptions, timings: Option<&Timings>) -> Result<Prepared, Diagnostics> {
+    let mut laps = timings::Laps::start(timings);
     let mut config = Config::load(&opts.root).map_err(|d| Diagnostics(vec![d]))?;
     if let Some(url) = &opts.base_url {
         config.base_url = url.trim_end_matches('/').to_owned();
@@ -145,6 +148,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
     let (site_experiments, experiment_errors) =
         experiments::SiteExperiments::load(&config, &library);
     errors.extend(experiment_errors);
+    laps.lap("load: config, content, templates");
     site_experiments.apply_shipped_overrides(&mut library);
     let _ = forms_cell.set(site_experiments.clone());
     let mut registry = ShortcodeRegistry::builtin(&config);
@@ -204,6 +208,7 @@ fn prepare(opts: &BuildOptions) -> Result<Prepared, Diagnostics> {
             })
             .collect()
     };
+    laps.lap("markdown: highlighting, shortcodes, images");
     let pages_md = unwrap(pages_md);
     let sections_md = unwrap(sections_md);
     if !errors.is_empty() {
@@ -256,9 +261,12 @@ fn render_into(
     root: &Path,
     out: &output::Output,
     progress: bool,
+    timings: Option<&Timings>,
 ) -> Result<usize, Diagnostics> {
+    let mut laps = timings::Laps::start(timings);
     let data = site_data(p);
     let jobs = jobs::plan(&data, &p.tera);
+    laps.lap("plan: summaries, job list");
     let bar =
         (progress && jobs.len() > 500 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .then(|| indicatif::ProgressBar::new(jobs.len() as u64));
@@ -273,7 +281,11 @@ fn render_into(
             html
         }
     };
-    let mut errors = jobs::run(&jobs, &data, &p.tera, &p.sources, out, &post);
+    let mut errors = match timings {
+        Some(t) => jobs::run_timed(&jobs, &data, &p.tera, &p.sources, out, &post, t),
+        None => jobs::run(&jobs, &data, &p.tera, &p.sources, out, &post),
+    };
+    laps.lap("render and write pages");
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -304,6 +316,7 @@ fn render_into(
             ));
         }
     }
+    laps.lap("sitemap index, redirects, static files, images");
     if errors.is_empty() {
         Ok(jobs.len())
     } else {
@@ -313,8 +326,16 @@ fn render_into(
 
 /// Builds the site; on any error the previous output stays untouched.
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, Diagnostics> {
+    build_timed(opts, None)
+}
+
+/// [`build`], adding where the time went to `timings` when given (`build --timings`).
+pub fn build_timed(
+    opts: &BuildOptions,
+    timings: Option<&Timings>,
+) -> Result<BuildReport, Diagnostics> {
     let started = Instant::now();
-    let prepared = prepare(opts)?;
+    let prepared = prepare(opts, timings)?;
     let target = opts.output_dir();
     let out = output::Output::new(&target).map_err(|e| {
         Diagnostics(vec![Diagnostic::file(
@@ -322,7 +343,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, Diagnostics> {
             format!("cannot create output: {e}"),
         )])
     })?;
-    let rendered = render_into(&prepared, &opts.root, &out, opts.progress)?;
+    let rendered = render_into(&prepared, &opts.root, &out, opts.progress, timings)?;
+    let mut laps = timings::Laps::start(timings);
     // The manifest is staged beside its final place and renamed in only after the output is,
     // so a failed build leaves the previous one as it leaves the previous output.
     let manifest_path = opts.manifest_path();
@@ -346,6 +368,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, Diagnostics> {
             format!("cannot replace the manifest: {}", e.error),
         )])
     })?;
+    laps.lap("commit: manifest, output swap");
     Ok(BuildReport {
         pages: prepared.library.pages.len(),
         sections: prepared.library.sections.len(),
@@ -356,7 +379,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, Diagnostics> {
 
 /// Loads and renders the site without touching the output; reports problems.
 pub fn check(opts: &BuildOptions) -> CheckReport {
-    let prepared = match prepare(opts) {
+    let prepared = match prepare(opts, None) {
         Ok(p) => p,
         Err(d) => {
             return CheckReport {
@@ -404,7 +427,7 @@ pub fn check(opts: &BuildOptions) -> CheckReport {
     match tempfile::tempdir() {
         Ok(tmp) => match output::Output::new(&tmp.path().join("public")) {
             Ok(out) => {
-                if let Err(d) = render_into(&prepared, &opts.root, &out, false) {
+                if let Err(d) = render_into(&prepared, &opts.root, &out, false, None) {
                     report.errors.extend(d.0);
                 }
             }
