@@ -8,7 +8,10 @@ pub mod front_matter;
 mod library;
 
 pub use front_matter::FrontMatter;
-pub use library::{normalize_alias as library_alias, Library, LoadOptions, Taxonomy, Term};
+pub use library::{
+    normalize_alias as library_alias, parse_content_file, walk_content, Library, LoadOptions,
+    Parsed, Taxonomy, Term,
+};
 
 use chrono::{DateTime, FixedOffset};
 use std::path::PathBuf;

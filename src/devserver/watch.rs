@@ -23,13 +23,22 @@ pub enum Watcher {
 }
 
 impl Watcher {
-    /// Watches the site sources under `root`, sending `()` on every relevant change.
-    pub fn start(root: &Path, tx: UnboundedSender<()>) -> anyhow::Result<Watcher> {
-        let handler = move |res: DebounceEventResult| {
-            if let Ok(events) = res {
-                if events.iter().any(|e| !e.kind.is_access()) {
-                    let _ = tx.send(());
+    /// Watches the site sources under `root`, sending the paths of every relevant change (an
+    /// empty list when the watcher lost track, which asks for a full rebuild).
+    pub fn start(root: &Path, tx: UnboundedSender<Vec<PathBuf>>) -> anyhow::Result<Watcher> {
+        let handler = move |res: DebounceEventResult| match res {
+            Ok(events) => {
+                let paths: Vec<PathBuf> = events
+                    .iter()
+                    .filter(|e| !e.kind.is_access())
+                    .flat_map(|e| e.paths.iter().cloned())
+                    .collect();
+                if !paths.is_empty() {
+                    let _ = tx.send(paths);
                 }
+            }
+            Err(_) => {
+                let _ = tx.send(Vec::new());
             }
         };
         let targets: Vec<PathBuf> = WATCHED
