@@ -372,3 +372,64 @@ fn a_failed_step_keeps_the_last_good_output() {
     site::build(&clean).unwrap();
     assert_same(&opts.output_dir(), &clean.output_dir(), &[]);
 }
+
+/// Through the real server and file watcher: an edit shows on the page and its list, a
+/// deletion removes the page, a broken edit reports the error and a fix recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_server_serves_each_incremental_step() {
+    use splitmark::capture::live_reload::Event;
+    use std::time::Duration;
+    let mut f = Fixture::new();
+    let server = splitmark::devserver::start(splitmark::devserver::ServeOptions {
+        root: f.root.clone(),
+        bind: "127.0.0.1".into(),
+        port: 0,
+        drafts: false,
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", server.addr());
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        let (client, url) = (client.clone(), format!("{base}{path}"));
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let mut events = server.live_reload().subscribe();
+    macro_rules! next_event {
+        () => {
+            tokio::time::timeout(Duration::from_secs(20), events.recv())
+                .await
+                .expect("a rebuild within 20 s")
+                .unwrap()
+        };
+    }
+    // Post 4 is the newest: first on the blog's first list page.
+    f.apply(&Op::Body(4, 77));
+    assert_eq!(next_event!(), Event::Reload);
+    assert!(get("/blog/p4/").await.1.contains("version 77"));
+    assert!(get("/blog/").await.1.contains("version 77"), "list summary");
+
+    f.apply(&Op::Delete(4));
+    assert_eq!(next_event!(), Event::Reload);
+    assert_eq!(get("/blog/p4/").await.0, 404);
+    assert!(!get("/blog/").await.1.contains("version 77"));
+
+    let bad = f.write("content/blog/p1.md", "+++\ntitle = \n+++\nbroken\n");
+    let ev = next_event!();
+    assert!(
+        matches!(ev, Event::BuildError(ref m) if m.contains("p1.md")),
+        "{ev:?}"
+    );
+    assert!(
+        get("/blog/p1/").await.1.contains("Post 1"),
+        "last good output"
+    );
+    let _ = bad;
+    f.apply(&Op::Title(1, 42));
+    assert_eq!(next_event!(), Event::Reload);
+    assert!(get("/blog/p1/").await.1.contains("Post 42"));
+    server.stop().await;
+}
