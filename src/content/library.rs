@@ -58,7 +58,7 @@ pub struct Parsed {
     rel: PathBuf,
     content_path: String,
     meta: front_matter::FrontMatter,
-    body: String,
+    body: std::sync::Arc<str>,
     body_line: usize,
 }
 
@@ -206,7 +206,7 @@ fn parse_file(root: &Path, content: &Path, path: &Path) -> Result<Parsed, Diagno
         rel,
         content_path,
         meta: split.front_matter,
-        body: split.body.to_owned(),
+        body: split.body.into(),
         body_line: split.body_line,
     })
 }
@@ -264,7 +264,7 @@ fn assemble(
                     title: Some(implicit_title(&dir)),
                     ..Default::default()
                 },
-                body: String::new(),
+                body: "".into(),
                 body_line: 1,
             },
         };

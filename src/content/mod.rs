@@ -28,7 +28,7 @@ pub struct Document {
     /// Parsed front matter.
     pub meta: FrontMatter,
     /// Raw Markdown body.
-    pub body: String,
+    pub body: std::sync::Arc<str>,
     /// Line of the body's first line in the file (for error positions).
     pub body_line: usize,
 }

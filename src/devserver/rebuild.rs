@@ -64,10 +64,11 @@ impl Rebuilder {
                         api.set_manifest(snapshot.manifest().clone());
                     }
                 }
-                self.current = Some(snapshot);
+                let old = self.current.replace(snapshot);
                 self.pending.clear();
                 self.full = false;
                 reload.publish(Event::Reload);
+                drop(old);
             }
             Err(d) => {
                 eprintln!("{d}");

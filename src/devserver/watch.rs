@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
-const DEBOUNCE: Duration = Duration::from_millis(100);
+/// Events closer together than this are one change (an editor's truncate, write and rename).
+/// Short, because it is a floor under every edit-to-reload: a rebuild that starts on a
+/// half-written file is followed by another once the write completes.
+const DEBOUNCE: Duration = Duration::from_millis(20);
 
 /// Folders and files whose changes trigger a rebuild.
 const WATCHED: &[&str] = &["content", "templates", "themes", "static", "splitmark.toml"];

@@ -291,8 +291,8 @@ impl Snapshot {
     }
 }
 
-fn doc_key(files: &BTreeMap<PathBuf, Arc<FileEntry>>, root: &Path, doc: &content::Document) -> u64 {
-    let file_fp = files.get(&root.join(&doc.file)).map(|e| e.fp);
+fn doc_key(file_fps: &HashMap<&Path, u64>, doc: &content::Document) -> u64 {
+    let file_fp = file_fps.get(doc.file.as_path()).copied();
     fp(&(
         file_fp,
         &doc.file,
@@ -359,9 +359,14 @@ fn step(
 
     // Markdown: reuse what is still valid, render the rest.
     let old_docs = base.map(|b| &*b.docs);
+    // Documents name their file relative to the root.
+    let file_fps: HashMap<&Path, u64> = files
+        .iter()
+        .map(|(p, e)| (p.strip_prefix(root).unwrap_or(p), e.fp))
+        .collect();
     let rendered_md = std::sync::atomic::AtomicUsize::new(0);
     let doc_entry = |doc: &content::Document, page: Option<&content::Page>| {
-        let key = doc_key(&files, root, doc);
+        let key = doc_key(&file_fps, doc);
         if let Some(old) = old_docs.and_then(|d| d.get(&doc.file)) {
             let still = old.key == key
                 && old.shortcodes == shortcodes_fp(&old.lookups.shortcodes, &loaded.templates)
@@ -621,6 +626,9 @@ fn step(
         docs.insert(doc.file.clone(), e.clone());
     }
     drop(data);
+    drop(file_fps);
+    // Freeing ten thousand documents takes a while; the reload need not wait for it.
+    rayon::spawn(move || drop(library));
     let snapshot = Snapshot {
         root: std::fs::canonicalize(root).unwrap_or_else(|_| root.clone()),
         opts: opts.clone(),

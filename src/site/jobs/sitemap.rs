@@ -129,7 +129,7 @@ mod tests {
             content_path: "x.md".into(),
             path: path.into(),
             meta: Default::default(),
-            body: String::new(),
+            body: "".into(),
             body_line: 1,
         }
     }
