@@ -170,6 +170,20 @@ fn walk(content: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
 }
 
 impl Parsed {
+    /// The Markdown body.
+    pub fn body(&self) -> &std::sync::Arc<str> {
+        &self.body
+    }
+
+    /// Whether `other` is the same file with the same front matter, so only the body differs
+    /// (the library built from either is the same but for that body).
+    pub fn same_but_body(&self, other: &Parsed) -> bool {
+        self.rel == other.rel
+            && self.content_path == other.content_path
+            && self.body_line == other.body_line
+            && format!("{:?}", self.meta) == format!("{:?}", other.meta)
+    }
+
     fn into_document(self, path: String) -> Document {
         Document {
             file: self.rel,

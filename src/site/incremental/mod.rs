@@ -80,6 +80,10 @@ pub struct Snapshot {
     docs: Arc<HashMap<PathBuf, Arc<DocEntry>>>,
     outputs: Arc<OutputMap>,
     manifest: crate::manifest::Manifest,
+    /// The library as assembled (read-only; a body-only edit reuses it, see [`Reuse`]).
+    library: Arc<Library>,
+    experiments: SiteExperiments,
+    sitemap_fp: u64,
     pages: usize,
     sections: usize,
 }
@@ -173,6 +177,15 @@ fn experiments_fp(library: &Library) -> u64 {
     fp(&specs)
 }
 
+/// A body-only edit: the previous library serves again (its structure, front matter and
+/// paths are the same), with these bodies (by file, relative to the root) rendered anew.
+struct Reuse {
+    library: Arc<Library>,
+    experiments: SiteExperiments,
+    sitemap_fp: u64,
+    bodies: HashMap<PathBuf, Arc<str>>,
+}
+
 /// The step needs a full rebuild instead.
 enum Outcome {
     Done(Box<(Snapshot, StepReport)>),
@@ -192,7 +205,7 @@ impl Snapshot {
                 (p, Arc::new(e))
             })
             .collect();
-        match step(None, opts, loaded, files, others, started)? {
+        match step(None, opts, loaded, files, others, None, started)? {
             Outcome::Done(done) => Ok(*done),
             Outcome::Full => unreachable!("a full build needs no fuller one"),
         }
@@ -253,6 +266,8 @@ impl Snapshot {
             self.loaded.clone()
         };
         let mut files = (*self.files).clone();
+        // Body-only edits of existing files keep the library; anything else reassembles it.
+        let mut bodies = (worst == Change::Markdown).then(HashMap::new);
         for (kind, path) in &kinds {
             if *kind != Change::Markdown {
                 continue;
@@ -262,17 +277,37 @@ impl Snapshot {
                 .root
                 .join(path.strip_prefix(&self.root).unwrap_or(path));
             if full.is_file() {
-                files.insert(full.clone(), Arc::new(read_entry(&self.opts.root, &full)));
+                let entry = read_entry(&self.opts.root, &full);
+                let same = match (&entry.parsed, self.files.get(&full).map(|e| &e.parsed)) {
+                    (Ok(new), Some(Ok(old))) => new.same_but_body(old),
+                    _ => false,
+                };
+                match (&mut bodies, &entry.parsed) {
+                    (Some(b), Ok(new)) if same => {
+                        let rel = full.strip_prefix(&self.opts.root).unwrap_or(&full);
+                        b.insert(rel.to_path_buf(), new.body().clone());
+                    }
+                    _ => bodies = None,
+                }
+                files.insert(full.clone(), Arc::new(entry));
             } else {
+                bodies = None;
                 files.remove(&full);
             }
         }
+        let reuse = bodies.map(|bodies| Reuse {
+            library: self.library.clone(),
+            experiments: self.experiments.clone(),
+            sitemap_fp: self.sitemap_fp,
+            bodies,
+        });
         match step(
             Some(self),
             &self.opts,
             loaded,
             files,
             (*self.others).clone(),
+            reuse,
             started,
         )? {
             Outcome::Done(done) => Ok(*done),
@@ -330,28 +365,44 @@ fn step(
     loaded: Loaded,
     files: BTreeMap<PathBuf, Arc<FileEntry>>,
     others: Vec<PathBuf>,
+    reuse: Option<Reuse>,
     started: Instant,
 ) -> Result<Outcome, Diagnostics> {
     let config = &*loaded.config;
     let root = &opts.root;
-    let load = super::load_options(opts, config);
-    let parsed: Vec<(PathBuf, Result<Parsed, Diagnostic>)> = files
-        .iter()
-        .map(|(p, e)| (p.clone(), e.parsed.clone()))
-        .collect();
-    let (mut library, errors) = Library::from_parsed(&load, parsed, &others);
-    if !errors.is_empty() {
-        return Err(Diagnostics(errors).sorted());
-    }
-    let experiments_fp = experiments_fp(&library);
-    if base.is_some_and(|b| b.experiments_fp != experiments_fp) {
-        return Ok(Outcome::Full);
-    }
-    let (experiments, errors) = SiteExperiments::load(config, &library);
-    if !errors.is_empty() {
-        return Err(Diagnostics(errors).sorted());
-    }
-    experiments.apply_shipped_overrides(&mut library);
+    let (library, experiments, experiments_fp, bodies, old_sitemap) = match reuse {
+        Some(r) => {
+            let fp = base.map_or(0, |b| b.experiments_fp);
+            (r.library, r.experiments, fp, r.bodies, Some(r.sitemap_fp))
+        }
+        None => {
+            let load = super::load_options(opts, config);
+            let parsed: Vec<(PathBuf, Result<Parsed, Diagnostic>)> = files
+                .iter()
+                .map(|(p, e)| (p.clone(), e.parsed.clone()))
+                .collect();
+            let (mut library, errors) = Library::from_parsed(&load, parsed, &others);
+            if !errors.is_empty() {
+                return Err(Diagnostics(errors).sorted());
+            }
+            let experiments_fp = experiments_fp(&library);
+            if base.is_some_and(|b| b.experiments_fp != experiments_fp) {
+                return Ok(Outcome::Full);
+            }
+            let (experiments, errors) = SiteExperiments::load(config, &library);
+            if !errors.is_empty() {
+                return Err(Diagnostics(errors).sorted());
+            }
+            experiments.apply_shipped_overrides(&mut library);
+            (
+                Arc::new(library),
+                experiments,
+                experiments_fp,
+                HashMap::new(),
+                None,
+            )
+        }
+    };
     let _ = loaded.forms_cell.set(experiments.clone());
     let mut registry = ShortcodeRegistry::builtin(config);
     experiments.register(&mut registry);
@@ -383,6 +434,17 @@ fn step(
         // Each document gets its own image collector, so its variants are known per document.
         let images = crate::seo::images::Images::new(root);
         let image_errors = Mutex::new(Vec::new());
+        let edited;
+        let doc = match bodies.get(&doc.file) {
+            Some(body) => {
+                edited = content::Document {
+                    body: body.clone(),
+                    ..doc.clone()
+                };
+                &edited
+            }
+            None => doc,
+        };
         let (md, lookups) = render_document(root, &library, doc, &handler, &images, &image_errors);
         let mut errors = image_errors.into_inner().unwrap_or_default();
         let md = match md {
@@ -452,12 +514,21 @@ fn step(
 
     // Outputs: what each file is produced by, in the order a build writes them (later wins).
     let plan = jobs::plan(&data, &loaded.tera);
-    let sitemap = jobs::sitemap_for(&plan, &data);
+    // Sitemap entries come from paths and front matter only: a body edit keeps them.
+    let sitemap_entries = || jobs::sitemap_for(&plan, &data);
+    let (mut sitemap, sitemap_fp) = match old_sitemap {
+        Some(f) => (None, f),
+        None => {
+            let entries = sitemap_entries();
+            let f = deps::sitemap_fp(&entries);
+            (Some(entries), f)
+        }
+    };
     let inputs = JobInputs {
         data: &data,
         templates: &loaded.templates,
         docs: &docs_fps,
-        sitemap: deps::sitemap_fp(&sitemap),
+        sitemap: sitemap_fp,
         chains: deps::section_chains(&data),
     };
     let job_outputs: Vec<(String, u64)> = plan
@@ -535,11 +606,19 @@ fn step(
         .filter(|rel| matches!(map[**rel], Producer::Job(_)))
         .map(|rel| job_of[rel.as_str()])
         .collect();
+    let sitemap = if to_render
+        .iter()
+        .any(|&i| matches!(plan[i], jobs::RenderJob::Sitemap { .. }))
+    {
+        sitemap.get_or_insert_with(sitemap_entries).as_slice()
+    } else {
+        &[]
+    };
     let results: Vec<Result<(String, String), Diagnostic>> = to_render
         .par_iter()
         .map(|&i| {
             let (path, html) =
-                jobs::render(&plan[i], &data, &loaded.tera, &loaded.sources, &sitemap)?;
+                jobs::render(&plan[i], &data, &loaded.tera, &loaded.sources, sitemap)?;
             Ok((
                 job_outputs[i].0.clone(),
                 super::post_process(config, &path, html),
@@ -627,9 +706,10 @@ fn step(
     }
     drop(data);
     drop(file_fps);
-    // Freeing ten thousand documents takes a while; the reload need not wait for it.
-    rayon::spawn(move || drop(library));
     let snapshot = Snapshot {
+        library,
+        experiments,
+        sitemap_fp,
         root: std::fs::canonicalize(root).unwrap_or_else(|_| root.clone()),
         opts: opts.clone(),
         loaded,
