@@ -20,7 +20,7 @@ pub fn fp<T: Hash + ?Sized>(t: &T) -> u64 {
 }
 
 /// Fingerprint of a template that does not exist.
-const MISSING: u64 = 0x6d69_7373_696e_67;
+const MISSING: u64 = 0x006d_6973_7369_6e67;
 
 /// Whether a template names others only through literal strings (otherwise an edit of any
 /// template may change it).
