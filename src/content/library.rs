@@ -52,11 +52,13 @@ pub struct Library {
     by_content_path: HashMap<String, String>,
 }
 
-struct Parsed {
+/// One Markdown file read and split into front matter and body, before assembly.
+#[derive(Clone, Debug)]
+pub struct Parsed {
     rel: PathBuf,
     content_path: String,
     meta: front_matter::FrontMatter,
-    body: String,
+    body: std::sync::Arc<str>,
     body_line: usize,
 }
 
@@ -72,14 +74,28 @@ impl Library {
             Ok(x) => x,
             Err(e) => return (Library::default(), vec![e]),
         };
-        let results: Vec<Result<Parsed, Diagnostic>> = markdown
-            .par_iter()
-            .map(|path| parse_file(&opts.root, &content, path))
+        let results: Vec<(PathBuf, Result<Parsed, Diagnostic>)> = markdown
+            .into_par_iter()
+            .map(|path| {
+                let r = parse_file(&opts.root, &content, &path);
+                (path, r)
+            })
             .collect();
+        Library::from_parsed(opts, results, &others)
+    }
+
+    /// Assembles a library from files already parsed (in [`walk_content`] order) and the
+    /// other files under `content/`; what [`Library::load`] does after reading.
+    pub fn from_parsed(
+        opts: &LoadOptions,
+        results: Vec<(PathBuf, Result<Parsed, Diagnostic>)>,
+        others: &[PathBuf],
+    ) -> (Library, Vec<Diagnostic>) {
+        let content = opts.root.join("content");
         let mut errors = Vec::new();
         let mut parsed = Vec::new();
         let mut failed = Vec::new();
-        for (r, path) in results.into_iter().zip(&markdown) {
+        for (path, r) in results {
             match r {
                 Ok(p) if p.meta.draft && !opts.drafts => {}
                 Ok(mut p) => match claim_taxonomies(&mut p.meta, &opts.taxonomies) {
@@ -89,14 +105,14 @@ impl Library {
                 Err(e) => {
                     errors.push(e);
                     failed.push(
-                        relative(&content, path)
+                        relative(&content, &path)
                             .to_string_lossy()
                             .replace('\\', "/"),
                     );
                 }
             }
         }
-        let mut lib = assemble(parsed, &others, &content, &opts.root, &mut errors);
+        let mut lib = assemble(parsed, others, &content, &opts.root, &mut errors);
         lib.taxonomies = build_taxonomies(&lib.pages, &opts.taxonomies);
         for f in failed {
             lib.by_content_path
@@ -116,6 +132,16 @@ impl Library {
     pub fn home(&self) -> &Section {
         &self.sections[0]
     }
+}
+
+/// The Markdown files and the other files under `<root>/content`, in load order.
+pub fn walk_content(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
+    walk(&root.join("content"))
+}
+
+/// Reads and parses one Markdown file under `<root>/content`.
+pub fn parse_content_file(root: &Path, path: &Path) -> Result<Parsed, Diagnostic> {
+    parse_file(root, &root.join("content"), path)
 }
 
 fn walk(content: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
@@ -144,6 +170,20 @@ fn walk(content: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
 }
 
 impl Parsed {
+    /// The Markdown body.
+    pub fn body(&self) -> &std::sync::Arc<str> {
+        &self.body
+    }
+
+    /// Whether `other` is the same file with the same front matter, so only the body differs
+    /// (the library built from either is the same but for that body).
+    pub fn same_but_body(&self, other: &Parsed) -> bool {
+        self.rel == other.rel
+            && self.content_path == other.content_path
+            && self.body_line == other.body_line
+            && format!("{:?}", self.meta) == format!("{:?}", other.meta)
+    }
+
     fn into_document(self, path: String) -> Document {
         Document {
             file: self.rel,
@@ -180,7 +220,7 @@ fn parse_file(root: &Path, content: &Path, path: &Path) -> Result<Parsed, Diagno
         rel,
         content_path,
         meta: split.front_matter,
-        body: split.body.to_owned(),
+        body: split.body.into(),
         body_line: split.body_line,
     })
 }
@@ -238,7 +278,7 @@ fn assemble(
                     title: Some(implicit_title(&dir)),
                     ..Default::default()
                 },
-                body: String::new(),
+                body: "".into(),
                 body_line: 1,
             },
         };

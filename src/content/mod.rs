@@ -8,7 +8,10 @@ pub mod front_matter;
 mod library;
 
 pub use front_matter::FrontMatter;
-pub use library::{normalize_alias as library_alias, Library, LoadOptions, Taxonomy, Term};
+pub use library::{
+    normalize_alias as library_alias, parse_content_file, walk_content, Library, LoadOptions,
+    Parsed, Taxonomy, Term,
+};
 
 use chrono::{DateTime, FixedOffset};
 use std::path::PathBuf;
@@ -25,7 +28,7 @@ pub struct Document {
     /// Parsed front matter.
     pub meta: FrontMatter,
     /// Raw Markdown body.
-    pub body: String,
+    pub body: std::sync::Arc<str>,
     /// Line of the body's first line in the file (for error positions).
     pub body_line: usize,
 }

@@ -7,13 +7,14 @@
 //! rebuild keeps the last good build and shows the error in an overlay. The capture API
 //! answers on the same port, so forms on the example site work as they will in production.
 
+mod rebuild;
 mod watch;
 
 use crate::capture::http::Body;
-use crate::capture::live_reload::{self, Event, LiveReload};
+use crate::capture::live_reload::{self, LiveReload};
 use crate::capture::server::{self, Handler, ResponseFuture, Shutdown};
 use crate::capture::static_files::StaticSite;
-use crate::site::{self, BuildOptions};
+use crate::site::BuildOptions;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use std::net::SocketAddr;
@@ -106,26 +107,6 @@ pub fn dev_build_options(opts: &ServeOptions, addr: SocketAddr) -> BuildOptions 
     }
 }
 
-fn load_manifest(build: &BuildOptions) -> crate::manifest::Manifest {
-    crate::manifest::Manifest::load(&build.manifest_path()).unwrap_or_default()
-}
-
-fn rebuild(build: &BuildOptions, reload: &LiveReload, api: Option<&crate::capture::app::App>) {
-    match site::build(build) {
-        Ok(report) => {
-            eprintln!("{report}");
-            if let Some(api) = api {
-                api.set_manifest(load_manifest(build));
-            }
-            reload.publish(Event::Reload);
-        }
-        Err(d) => {
-            eprintln!("{d}");
-            reload.publish(Event::BuildError(d.to_string()));
-        }
-    }
-}
-
 /// Builds, starts serving and watching; returns once the server is listening.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
     let listener = tokio::net::TcpListener::bind((opts.bind.as_str(), opts.port))
@@ -134,10 +115,15 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
     let addr = listener.local_addr()?;
     let build = dev_build_options(&opts, addr);
     let reload = LiveReload::new();
-    {
+    let rebuilder = {
         let (b, r) = (build.clone(), reload.clone());
-        tokio::task::spawn_blocking(move || rebuild(&b, &r, None)).await?;
-    }
+        tokio::task::spawn_blocking(move || {
+            let mut rb = rebuild::Rebuilder::new(b);
+            rb.step(&[], &r);
+            rb
+        })
+        .await?
+    };
     // The capture API runs in-process, with its database under .splitmark/ and a fresh admin
     // token for this run.
     let admin_token = uuid::Uuid::new_v4().simple().to_string();
@@ -149,18 +135,34 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         admin_token: Some(admin_token.clone()),
         manifest: Some(build.manifest_path()),
     };
-    let api =
-        Arc::new(crate::capture::build_app(&capture_opts, load_manifest(&build), None).await?);
+    let api = Arc::new(
+        crate::capture::build_app(&capture_opts, rebuild::load_manifest(&build), None).await?,
+    );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher = watch::Watcher::start(&opts.root, tx)?;
     {
-        let (b, r, a) = (build.clone(), reload.clone(), api.clone());
+        let (r, a) = (reload.clone(), api.clone());
+        let mut rebuilder = Some(rebuilder.with_api(a));
         tokio::spawn(async move {
-            while rx.recv().await.is_some() {
+            while let Some(mut paths) = rx.recv().await {
                 // Coalesce a burst of changes into one rebuild.
-                while rx.try_recv().is_ok() {}
-                let (b, r, a) = (b.clone(), r.clone(), a.clone());
-                let _ = tokio::task::spawn_blocking(move || rebuild(&b, &r, Some(&a))).await;
+                while let Ok(more) = rx.try_recv() {
+                    if more.is_empty() || paths.is_empty() {
+                        paths.clear();
+                    } else {
+                        paths.extend(more);
+                    }
+                }
+                let (mut rb, r) = (rebuilder.take().expect("rebuilder"), r.clone());
+                let done = tokio::task::spawn_blocking(move || {
+                    rb.step(&paths, &r);
+                    rb
+                })
+                .await;
+                match done {
+                    Ok(rb) => rebuilder = Some(rb),
+                    Err(_) => break,
+                }
             }
         });
     }

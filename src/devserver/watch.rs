@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
-const DEBOUNCE: Duration = Duration::from_millis(100);
+/// Events closer together than this are one change (an editor's truncate, write and rename).
+/// Short, because it is a floor under every edit-to-reload: a rebuild that starts on a
+/// half-written file is followed by another once the write completes.
+const DEBOUNCE: Duration = Duration::from_millis(20);
 
 /// Folders and files whose changes trigger a rebuild.
 const WATCHED: &[&str] = &["content", "templates", "themes", "static", "splitmark.toml"];
@@ -23,13 +26,22 @@ pub enum Watcher {
 }
 
 impl Watcher {
-    /// Watches the site sources under `root`, sending `()` on every relevant change.
-    pub fn start(root: &Path, tx: UnboundedSender<()>) -> anyhow::Result<Watcher> {
-        let handler = move |res: DebounceEventResult| {
-            if let Ok(events) = res {
-                if events.iter().any(|e| !e.kind.is_access()) {
-                    let _ = tx.send(());
+    /// Watches the site sources under `root`, sending the paths of every relevant change (an
+    /// empty list when the watcher lost track, which asks for a full rebuild).
+    pub fn start(root: &Path, tx: UnboundedSender<Vec<PathBuf>>) -> anyhow::Result<Watcher> {
+        let handler = move |res: DebounceEventResult| match res {
+            Ok(events) => {
+                let paths: Vec<PathBuf> = events
+                    .iter()
+                    .filter(|e| !e.kind.is_access())
+                    .flat_map(|e| e.paths.iter().cloned())
+                    .collect();
+                if !paths.is_empty() {
+                    let _ = tx.send(paths);
                 }
+            }
+            Err(_) => {
+                let _ = tx.send(Vec::new());
             }
         };
         let targets: Vec<PathBuf> = WATCHED

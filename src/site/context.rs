@@ -24,9 +24,9 @@ pub struct SiteData<'a> {
     /// Pages, sections, taxonomies.
     pub library: &'a Library,
     /// Rendered Markdown of each page (same index as `library.pages`).
-    pub pages_md: Vec<Rendered>,
+    pub pages_md: Vec<std::sync::Arc<Rendered>>,
     /// Rendered Markdown of each section.
-    pub sections_md: Vec<Rendered>,
+    pub sections_md: Vec<std::sync::Arc<Rendered>>,
     /// `config` as a template value (serialized once).
     pub config_value: Value,
     /// Summary value of each page, for lists.

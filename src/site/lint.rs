@@ -47,7 +47,7 @@ fn insecure_self_link(url: &str, host: &str) -> bool {
 /// Every lint warning of one document (a page or a section).
 pub fn lint_document(config: &Config, doc: &Document) -> Vec<Diagnostic> {
     let host = site_host(&config.base_url).unwrap_or_default();
-    let body = doc.body.as_str();
+    let body = &*doc.body;
     let mut out = Vec::new();
     let at = |offset: usize, msg: String| -> Diagnostic {
         let (line, col) = crate::diagnostics::line_col(body, offset);

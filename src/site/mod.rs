@@ -5,9 +5,11 @@
 
 pub mod context;
 pub mod experiments;
+pub mod incremental;
 mod init;
 pub mod jobs;
 pub mod lint;
+mod markdown_pass;
 pub mod minify;
 pub mod output;
 mod shortcodes;
@@ -21,7 +23,7 @@ pub use timings::Timings;
 use crate::config::Config;
 use crate::content::{Library, LoadOptions};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::markdown::{self, MarkdownContext, Rendered};
+use crate::markdown::Rendered;
 use context::SiteData;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -111,38 +113,58 @@ struct Prepared {
     library: Library,
     tera: tera::Tera,
     sources: templates::TemplateSources,
-    pages_md: Vec<Rendered>,
-    sections_md: Vec<Rendered>,
+    pages_md: Vec<Arc<Rendered>>,
+    sections_md: Vec<Arc<Rendered>>,
     /// Rendering's warnings (e.g. a code block in a language with no grammar), for `check`.
     warnings: Vec<Diagnostic>,
+}
+
+/// The site's configuration with the build's overrides.
+fn load_config(opts: &BuildOptions) -> Result<Config, Diagnostics> {
+    let mut config = Config::load(&opts.root).map_err(|d| Diagnostics(vec![d]))?;
+    if let Some(url) = &opts.base_url {
+        config.base_url = url.trim_end_matches('/').to_owned();
+    }
+    Ok(config)
+}
+
+fn load_options(opts: &BuildOptions, config: &Config) -> LoadOptions {
+    LoadOptions {
+        root: opts.root.clone(),
+        drafts: opts.drafts,
+        taxonomies: config.taxonomies.clone(),
+    }
+}
+
+/// The `form` template function needs the forms, which are parsed after loading; it reads
+/// them from this cell, filled before any template renders.
+type FormsCell = Arc<OnceLock<experiments::SiteExperiments>>;
+
+fn load_templates(
+    root: &Path,
+    config: &Config,
+) -> Result<(tera::Tera, templates::TemplateSources, FormsCell), Diagnostic> {
+    let forms_cell: FormsCell = Arc::default();
+    let register_form = {
+        let cell = forms_cell.clone();
+        move |tera: &mut tera::Tera| experiments::register_form_function(tera, cell.clone())
+    };
+    let (tera, sources) = templates::load(root, config, &register_form)?;
+    Ok((tera, sources, forms_cell))
 }
 
 /// Loads config, content and templates and renders all Markdown; collects every error.
 fn prepare(opts: &BuildOptions, timings: Option<&Timings>) -> Result<Prepared, Diagnostics> {
     let mut laps = timings::Laps::start(timings);
-    let mut config = Config::load(&opts.root).map_err(|d| Diagnostics(vec![d]))?;
-    if let Some(url) = &opts.base_url {
-        config.base_url = url.trim_end_matches('/').to_owned();
-    }
-    let load = LoadOptions {
-        root: opts.root.clone(),
-        drafts: opts.drafts,
-        taxonomies: config.taxonomies.clone(),
-    };
-    // The `form` template function needs the forms, which are parsed after loading; it reads
-    // them from this cell, filled before any template renders.
-    let forms_cell: Arc<OnceLock<experiments::SiteExperiments>> = Arc::default();
-    let register_form = {
-        let cell = forms_cell.clone();
-        move |tera: &mut tera::Tera| experiments::register_form_function(tera, cell.clone())
-    };
+    let config = load_config(opts)?;
+    let load = load_options(opts, &config);
     let (library, templates) = rayon::join(
         || Library::load(&load),
-        || templates::load(&opts.root, &config, &register_form),
+        || load_templates(&opts.root, &config),
     );
     let (mut library, mut errors) = library;
     let templates = templates.map_err(|e| errors.push(e)).ok();
-    let Some((tera, sources)) = templates else {
+    let Some((tera, sources, forms_cell)) = templates else {
         return Err(Diagnostics(errors).sorted());
     };
     let (site_experiments, experiment_errors) =
@@ -156,31 +178,9 @@ fn prepare(opts: &BuildOptions, timings: Option<&Timings>) -> Result<Prepared, D
     let handler = registry.handler(&tera, &sources);
     let image_errors = Mutex::new(Vec::new());
     let images = crate::seo::images::Images::new(&opts.root);
-    let resolve = |p: &str| library.resolve(p).map(str::to_owned);
-    let render_doc = |doc: &crate::content::Document| -> Result<Rendered, Vec<Diagnostic>> {
-        let page_dir = opts
-            .root
-            .join(doc.file.parent().unwrap_or(Path::new("content")));
-        let hook = |img: &markdown::ImageRef<'_>| -> Option<String> {
-            let source = crate::seo::images::resolve_source(&opts.root, &page_dir, img.src)?;
-            match images.picture(&source, img.alt, img.title, img.index > 0) {
-                Ok(html) => html,
-                Err(d) => {
-                    image_errors.lock().expect("image errors").push(d);
-                    None
-                }
-            }
-        };
-        let ctx = MarkdownContext {
-            file: &doc.file,
-            body_line: doc.body_line,
-            page_path: &doc.path,
-            page_extra: &doc.meta.extra,
-            resolve: &resolve,
-            shortcodes: &handler,
-            image_hook: Some(&hook),
-        };
-        markdown::render(&doc.body, &ctx)
+    let render_doc = |doc: &crate::content::Document| {
+        markdown_pass::render_document(&opts.root, &library, doc, &handler, &images, &image_errors)
+            .0
     };
     let (pages_md, sections_md): (Vec<_>, Vec<_>) = rayon::join(
         || {
@@ -198,13 +198,13 @@ fn prepare(opts: &BuildOptions, timings: Option<&Timings>) -> Result<Prepared, D
                 .collect()
         },
     );
-    let mut unwrap = |v: Vec<Result<Rendered, Vec<Diagnostic>>>| -> Vec<Rendered> {
+    let mut unwrap = |v: Vec<Result<Rendered, Vec<Diagnostic>>>| -> Vec<Arc<Rendered>> {
         v.into_iter()
             .map(|r| {
-                r.unwrap_or_else(|e| {
+                Arc::new(r.unwrap_or_else(|e| {
                     errors.extend(e);
                     Rendered::default()
-                })
+                }))
             })
             .collect()
     };
@@ -255,6 +255,16 @@ fn site_data(p: &Prepared) -> SiteData<'_> {
     }
 }
 
+/// What a rendered job becomes before it is written: minified HTML when the site asks.
+fn post_process(config: &Config, path: &str, html: String) -> String {
+    let is_html = path.ends_with('/') || path.ends_with(".html");
+    if config.minify && is_html {
+        minify::html(&html)
+    } else {
+        html
+    }
+}
+
 /// Renders every job into `out` and copies static files; returns the number of jobs.
 fn render_into(
     p: &Prepared,
@@ -274,12 +284,7 @@ fn render_into(
         if let Some(b) = &bar {
             b.inc(1);
         }
-        let is_html = path.ends_with('/') || path.ends_with(".html");
-        if p.config.minify && is_html {
-            minify::html(&html)
-        } else {
-            html
-        }
+        post_process(&p.config, path, html)
     };
     let mut errors = match timings {
         Some(t) => jobs::run_timed(&jobs, &data, &p.tera, &p.sources, out, &post, t),
@@ -446,6 +451,14 @@ pub fn check(opts: &BuildOptions) -> CheckReport {
 
 /// `_redirects` (Netlify/Cloudflare Pages) and an nginx `map` for every alias.
 fn write_redirects(lib: &Library, config: &Config, out: &output::Output) -> std::io::Result<()> {
+    for (rel, text) in redirect_files(lib, config) {
+        out.write(rel, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The redirect files' paths and text; none when no page has an alias.
+fn redirect_files(lib: &Library, config: &Config) -> Vec<(&'static str, String)> {
     let mut netlify = String::new();
     let mut nginx = String::from("# include inside http {}; then in server {}: if ($splitmark_redirect) { return 301 $splitmark_redirect; }\nmap $uri $splitmark_redirect {\n    default \"\";\n");
     let mut any = false;
@@ -458,11 +471,13 @@ fn write_redirects(lib: &Library, config: &Config, out: &output::Output) -> std:
         }
     }
     nginx.push_str("}\n");
-    if any {
-        out.write("_redirects", netlify.as_bytes())?;
-        out.write("_splitmark/nginx-redirects.conf", nginx.as_bytes())?;
+    if !any {
+        return Vec::new();
     }
-    Ok(())
+    vec![
+        ("_redirects", netlify),
+        ("_splitmark/nginx-redirects.conf", nginx),
+    ]
 }
 
 fn copy_tree(from: &Path, out: &output::Output, under: &str) -> Result<(), Diagnostic> {

@@ -25,6 +25,8 @@ pub fn embedded_static() -> &'static [(&'static str, &'static [u8])] {
 #[derive(Clone, Debug)]
 pub struct TemplateSources {
     origins: BTreeMap<String, String>,
+    /// Source text of each template (for `serve` to see what a template includes).
+    texts: BTreeMap<String, String>,
 }
 
 impl TemplateSources {
@@ -33,6 +35,11 @@ impl TemplateSources {
         self.origins
             .get(name)
             .map_or("unknown template", String::as_str)
+    }
+
+    /// Every template by name with its source text.
+    pub fn texts(&self) -> &BTreeMap<String, String> {
+        &self.texts
     }
 }
 
@@ -105,7 +112,11 @@ pub fn load(
         .iter()
         .map(|(k, (_, o))| (k.clone(), o.clone()))
         .collect();
-    let sources = TemplateSources { origins };
+    let texts = all
+        .iter()
+        .map(|(k, (s, _))| (k.clone(), s.clone()))
+        .collect();
+    let sources = TemplateSources { origins, texts };
     tera.add_raw_templates(all.iter().map(|(k, (s, _))| (k.as_str(), s.as_str())))
         .map_err(|e| {
             Diagnostic::file("templates", format!("template error: {}", error_chain(&e)))

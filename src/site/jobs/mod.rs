@@ -155,6 +155,24 @@ pub fn output_file(path: &str) -> String {
     }
 }
 
+/// Site path a job renders to, without rendering it.
+pub fn job_path(job: &RenderJob, data: &SiteData<'_>) -> String {
+    let lib = data.library;
+    match job {
+        RenderJob::Page(i) => lib.pages[*i].doc.path.clone(),
+        RenderJob::NotFound(_) => "/404.html".into(),
+        RenderJob::Alias { from, .. } => from.clone(),
+        RenderJob::SectionList { section, n } => pager_path(&lib.sections[*section].doc.path, *n),
+        RenderJob::TaxonomyList(t) => format!("/{}/", lib.taxonomies[*t].name),
+        RenderJob::Term { taxonomy, term, n } => {
+            pager_path(&lib.taxonomies[*taxonomy].terms[*term].path, *n)
+        }
+        RenderJob::Feed(section) => feed_items(data, *section).1 + "atom.xml",
+        RenderJob::Sitemap { i, of } => sitemap::chunk_path(*i, *of),
+        RenderJob::Robots => "/robots.txt".into(),
+    }
+}
+
 /// A job's source file (for errors), template, site path and context.
 type JobContext = (PathBuf, String, String, Context);
 

@@ -83,15 +83,20 @@ pub(super) fn sitemap_context(
         .skip(i * SITEMAP_MAX_URLS)
         .take(SITEMAP_MAX_URLS)
         .collect();
-    let path = if of == 1 {
-        "/sitemap.xml".to_owned()
-    } else {
-        format!("/sitemap-{}.xml", i + 1)
-    };
+    let path = chunk_path(i, of);
     let mut ctx = base_context(data, &path);
     ctx.insert("entries", &chunk);
     let file = PathBuf::from(crate::config::CONFIG_FILE);
     (file, "sitemap.xml".into(), path, ctx)
+}
+
+/// Site path of chunk `i` of `of`: `/sitemap.xml` alone, else `/sitemap-N.xml`.
+pub(super) fn chunk_path(i: usize, of: usize) -> String {
+    if of == 1 {
+        "/sitemap.xml".to_owned()
+    } else {
+        format!("/sitemap-{}.xml", i + 1)
+    }
 }
 
 /// `sitemap.xml` as an index of the chunk files, when there is more than one.
@@ -124,7 +129,7 @@ mod tests {
             content_path: "x.md".into(),
             path: path.into(),
             meta: Default::default(),
-            body: String::new(),
+            body: "".into(),
             body_line: 1,
         }
     }
