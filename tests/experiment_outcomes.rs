@@ -341,6 +341,84 @@ async fn mixed_currencies_are_an_error_not_a_sum(db: String) {
     h.server.stop().await;
 }
 
+/// The stage API and the outcome metrics meet: customers marked through
+/// `POST /api/v1/leads/{id}/events` (no SQL stand-in) are counted per variant, with their
+/// deal values as revenue, in `GET /api/v1/experiments/{id}`.
+async fn stage_api_outcomes_reach_the_experiment(db: String) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let s = store::open(&db).await.unwrap();
+    let mut ids = Vec::new();
+    for (i, variant) in ["a", "a", "b", "b", "b"].into_iter().enumerate() {
+        let visitor = format!("s{i}");
+        s.record_exposure(exposure("hero", &visitor, variant, now - DAY))
+            .await
+            .unwrap();
+        let id = s
+            .insert_lead(lead(&visitor, variant, now - 1_000, false, Utm::default()))
+            .await
+            .unwrap()
+            .id;
+        ids.push((variant, id));
+    }
+    s.close().await.unwrap();
+    let h = harness(db).await;
+    // One customer in a (120.00 EUR), two in b (80.00 and 40.50 EUR); the other b lead is
+    // only an opportunity, and the last a lead stays new.
+    let marks = [
+        (0, "customer", Some("120.00")),
+        (2, "customer", Some("80")),
+        (3, "opportunity", Some("999")),
+        (4, "customer", Some("40.50")),
+    ];
+    for (i, stage, value) in marks {
+        let mut body = serde_json::json!({"stage": stage, "currency": "EUR"});
+        if let Some(v) = value {
+            body["value"] = v.into();
+        }
+        let r = h
+            .http
+            .post(format!("{}/api/v1/leads/{}/events", h.base, ids[i].1))
+            .bearer_auth(common::capture::ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            201,
+            "{stage} for lead {i}: {:?}",
+            r.text().await
+        );
+    }
+    let api = h.admin("/api/v1/experiments/hero").await;
+    let m = &api["metrics"];
+    let conversions = |step: &str| -> Vec<u64> {
+        m[step]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {step} in {m}"))
+            .iter()
+            .map(|r| r["conversions"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(conversions("leads"), [2, 3]);
+    assert_eq!(
+        conversions("opportunities"),
+        [1, 3],
+        "a customer has been an opportunity"
+    );
+    assert_eq!(conversions("customers"), [1, 2]);
+    let rev = &m["revenue"]["variants"];
+    close(&rev[0]["total"], 120.0, 1e-9, "revenue of a");
+    close(&rev[1]["total"], 120.5, 1e-9, "revenue of b");
+    close(
+        &rev[1]["mean"],
+        120.5 / 3.0,
+        1e-9,
+        "revenue per visitor of b",
+    );
+    h.server.stop().await;
+}
+
 fn sqlite() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("leads.db").display());
@@ -392,5 +470,18 @@ fn bad_outcome_settings_stop_the_build_naming_the_page() {
         ]);
         let err = site.build().unwrap_err();
         assert!(err.contains(want) && err.contains("hero.md"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_stage_api_outcomes_reach_the_experiment() {
+    let (_dir, db) = sqlite();
+    stage_api_outcomes_reach_the_experiment(db).await;
+}
+
+#[tokio::test]
+async fn postgres_stage_api_outcomes_reach_the_experiment() {
+    if let Some(db) = pg::schema_url("experiment outcomes").await {
+        stage_api_outcomes_reach_the_experiment(db).await;
     }
 }
