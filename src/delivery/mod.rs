@@ -19,7 +19,8 @@
 //!   attempt's time, so receivers can refuse replays). A redelivery is just another attempt of
 //!   the same row.
 //! * **Recording.** [`Outcome::Delivered`] → `delivered`. [`Outcome::Retry`] → attempts + 1,
-//!   next attempt after [`schedule::next_delay`]`(attempts, rng)`, or `failed` when that is
+//!   next attempt after [`schedule::RetrySchedule::next_delay`]`(attempts, rng)` on the
+//!   configured schedule, or `failed` when that is
 //!   `None`. [`Outcome::Gone`] (HTTP 410) and [`Outcome::Refused`] (SSRF policy, a target no
 //!   longer configured, an unreadable row) → `failed` at once. [`Outcome::status`] and
 //!   [`Outcome::error`] are what the delivery log shows.
