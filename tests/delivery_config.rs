@@ -54,9 +54,23 @@ async fn a_bad_target_stops_the_start_and_good_ones_are_accepted() {
         err.contains("allow_private_targets must be true or false"),
         "{err}"
     );
+    let err = start_with("[capture]\nretry_schedule = [\"5s\", \"0s\"]\n")
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("[capture] retry_schedule waits must be positive"),
+        "{err}"
+    );
+    let err = start_with("[capture]\nretry_schedule = []\n")
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("retry_schedule must list 1 to 20 waits"),
+        "{err}"
+    );
     // Slack needs no secret: a valid target, and the server starts.
     start_with(
-        "[capture]\nallow_private_targets = true\n[[capture.webhooks]]\nurl = \"http://127.0.0.1:9/x\"\nformat = \"slack\"\n",
+        "[capture]\nallow_private_targets = true\nretry_schedule = [\"30s\", \"1h\"]\n[[capture.webhooks]]\nurl = \"http://127.0.0.1:9/x\"\nformat = \"slack\"\n",
     )
     .await
     .unwrap();

@@ -1,7 +1,7 @@
 //! Lead delivery end to end: the real binary, real HTTP to a receiver on loopback, a real SMTP
 //! server, kill -9 and restarts, and two instances on one PostgreSQL.
 //!
-//! Retry delays are shrunk with the test-only `SPLITMARK_DELIVERY_RETRY_SCALE`, so "retried
+//! Retry delays are shrunk with `[capture] retry_schedule` (a hundredth of the default), so "retried
 //! after 5 s" happens after 50 ms here.
 
 mod common;
@@ -18,7 +18,7 @@ use std::time::Duration;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN: &str = "t0ken";
 
-const FORMS: &str = "[forms.demo]\n[[forms.demo.fields]]\nname = \"email\"\ntype = \"email\"\nlabel = \"Work email\"\nrequired = true\n[[forms.demo.fields]]\nname = \"name\"\ntype = \"text\"\nlabel = \"Your name\"\n[capture]\nrate_limit_per_minute = 1000000\nrate_limit_burst = 1000000\nallow_private_targets = true\n";
+const FORMS: &str = "[forms.demo]\n[[forms.demo.fields]]\nname = \"email\"\ntype = \"email\"\nlabel = \"Work email\"\nrequired = true\n[[forms.demo.fields]]\nname = \"name\"\ntype = \"text\"\nlabel = \"Your name\"\n[capture]\nrate_limit_per_minute = 1000000\nrate_limit_burst = 1000000\nallow_private_targets = true\nretry_schedule = [\"50ms\", \"3s\", \"18s\", \"72s\", \"180s\", \"360s\", \"504s\", \"720s\", \"864s\"]\n";
 
 fn webhook(url: &str) -> String {
     format!("[[capture.webhooks]]\nurl = \"{url}\"\nsecret_env = \"SALES_HOOK_SECRET\"\nevents = [\"lead.created\"]\n")
@@ -55,7 +55,6 @@ impl Capture {
             .args(["--bind", "127.0.0.1:0", "--db", db])
             .env("SPLITMARK_ADMIN_TOKEN", TOKEN)
             .env("SALES_HOOK_SECRET", SECRET)
-            .env("SPLITMARK_DELIVERY_RETRY_SCALE", "0.01")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         for (k, v) in env {

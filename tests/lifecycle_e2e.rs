@@ -21,7 +21,7 @@ use std::time::Duration;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN: &str = "t0ken";
 
-const FORMS: &str = "[forms.demo]\n[[forms.demo.fields]]\nname = \"email\"\ntype = \"email\"\nlabel = \"Work email\"\nrequired = true\n[[forms.demo.fields]]\nname = \"name\"\ntype = \"text\"\nlabel = \"Your name\"\n[capture]\nrate_limit_per_minute = 1000000\nrate_limit_burst = 1000000\nallow_private_targets = true\n";
+const FORMS: &str = "[forms.demo]\n[[forms.demo.fields]]\nname = \"email\"\ntype = \"email\"\nlabel = \"Work email\"\nrequired = true\n[[forms.demo.fields]]\nname = \"name\"\ntype = \"text\"\nlabel = \"Your name\"\n[capture]\nrate_limit_per_minute = 1000000\nrate_limit_burst = 1000000\nallow_private_targets = true\nretry_schedule = [\"50ms\", \"3s\", \"18s\", \"72s\", \"180s\", \"360s\", \"504s\", \"720s\", \"864s\"]\n";
 
 fn site(extra: &str, url: &str, events: &str) -> Site {
     let hook = format!("[[capture.webhooks]]\nurl = \"{url}\"\nsecret_env = \"SALES_HOOK_SECRET\"\nevents = [{events}]\n");
@@ -66,7 +66,6 @@ impl Capture {
             .args(["--bind", "127.0.0.1:0", "--db", db])
             .env("SPLITMARK_ADMIN_TOKEN", TOKEN)
             .env("SALES_HOOK_SECRET", SECRET)
-            .env("SPLITMARK_DELIVERY_RETRY_SCALE", "0.01")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -30,7 +30,7 @@ const FORM: &str = "[forms.news]\ndouble_opt_in = true\nconfirm_within_hours = 4
 [[forms.news.fields]]\nname = \"email\"\ntype = \"email\"\nlabel = \"Your email\"\nrequired = true\n\
 [[forms.news.fields]]\nname = \"consent\"\ntype = \"consent\"\nlabel = \"Send me the monthly newsletter.\"\n";
 
-const CAPTURE: &str = "[capture]\nrate_limit_per_minute = 1000000\nrate_limit_burst = 1000000\nallow_private_targets = true\n";
+const CAPTURE: &str = "[capture]\nrate_limit_per_minute = 1000000\nrate_limit_burst = 1000000\nallow_private_targets = true\nretry_schedule = [\"50ms\", \"3s\", \"18s\", \"72s\", \"180s\", \"360s\", \"504s\", \"720s\", \"864s\"]\n";
 
 fn targets(hook: &str) -> String {
     format!(
@@ -73,7 +73,6 @@ fn command(site: &Site, db: &str, smtp: &str, env: &[(&str, &str)]) -> Command {
         .env("SPLITMARK_ADMIN_TOKEN", TOKEN)
         .env("SALES_HOOK_SECRET", SECRET)
         .env("SMTP_URL", smtp)
-        .env("SPLITMARK_DELIVERY_RETRY_SCALE", "0.01")
         .env_remove("SPLITMARK_CONFIRM_KEY");
     for (k, v) in env {
         cmd.env(k, v);

@@ -182,7 +182,7 @@ pub fn delivery_worker(app: &App) -> crate::delivery::worker::Worker {
         app.store().clone(),
         deliverer,
         metrics,
-        crate::delivery::worker::WorkerOptions::from_env(),
+        crate::delivery::worker::WorkerOptions::default(),
     )
 }
 

@@ -104,7 +104,7 @@ impl Settings {
                     super::retention::parse_days(v)?;
                 }
                 // Delivery targets: read and checked by `crate::delivery::Targets`.
-                "webhooks" | "email" | "allow_private_targets" => {}
+                "webhooks" | "email" | "allow_private_targets" | "retry_schedule" => {}
                 other => return Err(format!("[capture] has an unknown setting {other:?}")),
             }
         }

@@ -19,7 +19,8 @@
 //!   attempt's time, so receivers can refuse replays). A redelivery is just another attempt of
 //!   the same row.
 //! * **Recording.** [`Outcome::Delivered`] → `delivered`. [`Outcome::Retry`] → attempts + 1,
-//!   next attempt after [`schedule::next_delay`]`(attempts, rng)`, or `failed` when that is
+//!   next attempt after [`schedule::RetrySchedule::next_delay`]`(attempts, rng)` on the
+//!   configured schedule, or `failed` when that is
 //!   `None`. [`Outcome::Gone`] (HTTP 410) and [`Outcome::Refused`] (SSRF policy, a target no
 //!   longer configured, an unreadable row) → `failed` at once. [`Outcome::status`] and
 //!   [`Outcome::error`] are what the delivery log shows.
@@ -39,6 +40,7 @@ pub mod schedule;
 pub mod sign;
 pub mod slack;
 pub mod smtp;
+pub mod smtp_send;
 pub mod summary;
 pub mod targets;
 pub mod worker;
@@ -51,7 +53,6 @@ pub use targets::{Format, Target, TargetRef, Targets};
 use crate::config::Config;
 use crate::store::NewLead;
 use bytes::Bytes;
-use lettre::AsyncTransport;
 use std::sync::Arc;
 use summary::Summary;
 
@@ -330,11 +331,8 @@ pub(crate) async fn send_mail(
     mail: lettre::Message,
     timeouts: Timeouts,
 ) -> Outcome {
-    let transport = match smtp.transport(timeouts.connect) {
-        Ok(t) => t,
-        Err(reason) => return Outcome::Refused { reason },
-    };
-    match tokio::time::timeout(timeouts.total, transport.send(mail)).await {
+    let sent = smtp_send::send(smtp, &mail, timeouts.connect);
+    match tokio::time::timeout(timeouts.total, sent).await {
         Err(_) => Outcome::Retry {
             error: format!(
                 "the SMTP server did not finish within {} s",
@@ -342,12 +340,10 @@ pub(crate) async fn send_mail(
             ),
             status: None,
         },
-        Ok(Ok(response)) => Outcome::Delivered {
-            status: response.code().to_string().parse().unwrap_or(250),
-        },
+        Ok(Ok(status)) => Outcome::Delivered { status },
         Ok(Err(err)) => Outcome::Retry {
-            status: err.status().and_then(|c| c.to_string().parse().ok()),
-            error: format!("SMTP: {err}"),
+            status: err.status,
+            error: format!("SMTP: {}", err.message),
         },
     }
 }

@@ -1,13 +1,9 @@
 //! The SMTP server from its URL: `smtp://user:pass@host:587` (STARTTLS required),
 //! `smtps://user:pass@host:465` (implicit TLS), or plain `smtp://127.0.0.1:2525` — plain text
-//! only to a loopback host, where nothing crosses a network.
+//! only to a loopback host, where nothing crosses a network. [`super::smtp_send`] sends.
 
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use percent_encoding::percent_decode_str;
 use std::net::IpAddr;
-use std::time::Duration;
 
 /// How the connection is secured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,28 +95,9 @@ impl SmtpUrl {
         format!("{}:{} ({how}{auth})", self.host, self.port)
     }
 
-    /// A transport for this server; `timeout` bounds each SMTP command.
-    pub fn transport(
-        &self,
-        timeout: Duration,
-    ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-        let host = self.host.trim_start_matches('[').trim_end_matches(']');
-        let tls = || {
-            TlsParameters::new(host.to_owned())
-                .map_err(|e| format!("cannot set up TLS for {host}: {e}"))
-        };
-        let builder = match self.security {
-            Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-            Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                .tls(Tls::Required(tls()?)),
-            Security::Implicit => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                .tls(Tls::Wrapper(tls()?)),
-        };
-        let mut builder = builder.port(self.port).timeout(Some(timeout));
-        if let Some((u, p)) = &self.user {
-            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
-        }
-        Ok(builder.build())
+    /// The user name and password, when the URL has them.
+    pub(crate) fn user(&self) -> Option<(&str, &str)> {
+        self.user.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
     }
 }
 

@@ -3,6 +3,7 @@
 //! ```toml
 //! [capture]
 //! allow_private_targets = false          # true lets webhooks reach loopback/private networks
+//! retry_schedule = ["5s", "5m", "30m"]   # optional; default the Standard Webhooks schedule
 //!
 //! [[capture.webhooks]]
 //! url = "https://hooks.example.com/leads"  # or url_env = "SLACK_HOOK_URL" (the URL is a secret)
@@ -26,6 +27,7 @@
 mod read;
 
 use super::event::EventKind;
+use super::schedule::RetrySchedule;
 use super::sign::Secret;
 use super::smtp::SmtpUrl;
 use crate::config::Config;
@@ -172,10 +174,12 @@ pub struct Targets {
     list: Vec<(TargetRef, Target)>,
     /// `[capture] allow_private_targets`.
     pub allow_private: bool,
+    /// `[capture] retry_schedule`, the Standard Webhooks schedule by default.
+    pub retry_schedule: RetrySchedule,
 }
 
 impl Targets {
-    /// Reads `[capture] allow_private_targets`, `[[capture.webhooks]]` and `[capture.email]`,
+    /// Reads `[capture] allow_private_targets`, `retry_schedule`, `[[capture.webhooks]]` and `[capture.email]`,
     /// taking secrets from `env`. Every problem is an error naming the target and the key.
     pub fn from_config(config: &Config, env: Env<'_>) -> Result<Targets, String> {
         let capture = &config.capture;
@@ -185,9 +189,14 @@ impl Targets {
                 .as_bool()
                 .ok_or("[capture] allow_private_targets must be true or false")?,
         };
+        let retry_schedule = match capture.get("retry_schedule") {
+            None => RetrySchedule::default(),
+            Some(v) => RetrySchedule::from_toml(v)?,
+        };
         let mut targets = Targets {
             list: Vec::new(),
             allow_private,
+            retry_schedule,
         };
         if let Some(hooks) = capture.get("webhooks") {
             let hooks = hooks

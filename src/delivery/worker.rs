@@ -7,7 +7,7 @@
 //! poll, whichever comes first.
 
 use super::metrics::DeliveryMetrics;
-use super::{schedule, Deliverer, EventKind, Message, Outcome, TargetRef};
+use super::{Deliverer, EventKind, Message, Outcome, TargetRef};
 use crate::store::{AfterAttempt, AttemptRecord, Claim, ClaimedDelivery, SharedStore};
 use chrono::Utc;
 use std::sync::Arc;
@@ -26,9 +26,6 @@ pub struct WorkerOptions {
     pub poll: Duration,
     /// How long shutdown waits for attempts in flight.
     pub grace: Duration,
-    /// Factor on every retry delay. 1 in production; tests shrink it (test-only, set through
-    /// `SPLITMARK_DELIVERY_RETRY_SCALE`).
-    pub retry_scale: f64,
 }
 
 impl Default for WorkerOptions {
@@ -38,22 +35,6 @@ impl Default for WorkerOptions {
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(30),
             grace: Duration::from_secs(10),
-            retry_scale: 1.0,
-        }
-    }
-}
-
-impl WorkerOptions {
-    /// The defaults, with the test-only retry scale from `SPLITMARK_DELIVERY_RETRY_SCALE`.
-    pub fn from_env() -> WorkerOptions {
-        let retry_scale = std::env::var("SPLITMARK_DELIVERY_RETRY_SCALE")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .unwrap_or(1.0);
-        WorkerOptions {
-            retry_scale,
-            ..WorkerOptions::default()
         }
     }
 }
@@ -232,13 +213,15 @@ impl Loop {
         let attempts = d.attempts + 1;
         let next = match &outcome {
             Outcome::Delivered { .. } => AfterAttempt::Delivered,
-            Outcome::Retry { .. } => match schedule::next_delay(attempts, &mut rand::rng()) {
-                Some(delay) => {
-                    let delay = delay.mul_f64(self.options.retry_scale);
-                    AfterAttempt::RetryAt(
-                        at + chrono::Duration::from_std(delay).unwrap_or_default(),
-                    )
-                }
+            Outcome::Retry { .. } => match self
+                .deliverer
+                .targets()
+                .retry_schedule
+                .next_delay(attempts, &mut rand::rng())
+            {
+                Some(delay) => AfterAttempt::RetryAt(
+                    at + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(30)),
+                ),
                 None => AfterAttempt::Failed,
             },
             Outcome::Gone | Outcome::Refused { .. } => AfterAttempt::Failed,
