@@ -4,6 +4,7 @@
 #   bench/capture.sh            # 5 rounds of 10 s each, 64 connections
 #   ROUNDS=7 DURATION=5s CONNECTIONS=64 bench/capture.sh
 #   SPLITMARK_BIN=/path/to/splitmark bench/capture.sh   # another build (not rebuilt)
+#   CEILING_BIN=/path/to/ceiling                       # likewise for the ceiling
 #   WEBHOOK=1 bench/capture.sh  # the same with a signed webhook per lead, to a loopback
 #                               # receiver (the ceiling binary on another port), so every
 #                               # stored lead also writes its delivery row and is delivered
@@ -18,6 +19,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+export PGOPTIONS="${PGOPTIONS:---client-min-messages=warning}"
 shared=${SHARED_BENCH:-"$repo/../shared/bench"}
 out=${OUT:-"$repo/bench/out/capture"}
 rounds=${ROUNDS:-5}
@@ -39,8 +41,11 @@ if [ -z "$bin" ]; then
   (cd "$repo" && cargo build --release --quiet)
   bin="$repo/target/release/splitmark"
 fi
-(cd "$repo" && cargo build --release --quiet --example ceiling)
-ceiling="$repo/target/release/examples/ceiling"
+ceiling=${CEILING_BIN:-}
+if [ -z "$ceiling" ]; then
+  (cd "$repo" && cargo build --release --quiet --example ceiling)
+  ceiling="$repo/target/release/examples/ceiling"
+fi
 
 rm -rf "$out" && mkdir -p "$out"
 . "$repo/bench/site.sh"
@@ -89,6 +94,7 @@ for r in $(seq "$rounds"); do
   order="ceiling capture"
   [ $((r % 2)) -eq 0 ] && order="capture ceiling"
   for who in $order; do
+    pgcpu=""
     if [ "$who" = ceiling ]; then
       "$ceiling" "127.0.0.1:$port" >/dev/null & pid=$!
       wait_up "" || true
