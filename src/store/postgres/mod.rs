@@ -44,6 +44,22 @@ const EXPOSURE_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant,
      ON CONFLICT (experiment, visitor) DO UPDATE SET views = exposures.views + 1, last_ms = EXCLUDED.last_ms
      RETURNING variant, views";
 
+/// Serialises writers of one dedupe key across instances, until the transaction ends.
+const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
+
+/// The earlier lead with the same dedupe key inside the window, if any.
+const EARLIER_SQL: &str = "SELECT id, qualified FROM leads WHERE dedupe_key = $1 AND received_ms >= $2 ORDER BY received_ms LIMIT 1";
+
+/// The lead itself.
+const INSERT_LEAD_SQL: &str = "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
+                utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key,
+                confirmation, form_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
+
+/// The exposure a submission implies (0 views), unless the visitor already has one.
+const IMPLIED_EXPOSURE_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 0, $5)
+     ON CONFLICT (experiment, visitor) DO NOTHING";
+
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -161,16 +177,17 @@ impl Store for PgStore {
         let started = Instant::now();
         let mut client = self.pool.get().await.map_err(unavailable)?;
         let tx = client.transaction().await.map_err(db_err)?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            &[&lead.dedupe_key],
-        )
-        .await
-        .map_err(db_err)?;
+        // Prepared once per pooled connection: a statement passed as text is parsed and
+        // described in a round trip of its own before every execution.
+        let lock = tx.prepare_cached(LOCK_SQL).await.map_err(db_err)?;
+        tx.execute(&lock, &[&lead.dedupe_key])
+            .await
+            .map_err(db_err)?;
         let ms = lead.received_at.timestamp_millis();
         let since = ms - DEDUPE_WINDOW_SECS * 1000;
+        let earlier = tx.prepare_cached(EARLIER_SQL).await.map_err(db_err)?;
         let earlier = tx
-            .query_opt("SELECT id, qualified FROM leads WHERE dedupe_key = $1 AND received_ms >= $2 ORDER BY received_ms LIMIT 1", &[&lead.dedupe_key, &since])
+            .query_opt(&earlier, &[&lead.dedupe_key, &since])
             .await
             .map_err(db_err)?;
         if let Some(row) = earlier {
@@ -187,11 +204,9 @@ impl Store for PgStore {
         };
         let answers = serde_json::Value::Object(lead.answers.clone()).to_string();
         let flag = lead.attribution_flag.map(AttributionFlag::as_str);
+        let insert = tx.prepare_cached(INSERT_LEAD_SQL).await.map_err(db_err)?;
         tx.execute(
-            "INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
-                utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key,
-                confirmation, form_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+            &insert,
             &[
                 &id,
                 &lead.received_at.to_rfc3339(),
@@ -224,13 +239,13 @@ impl Store for PgStore {
         .await
         .map_err(db_err)?;
         if let Some((exp, var, vis)) = lead.implied_exposure() {
-            tx.execute(
-                "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 0, $5)
-                 ON CONFLICT (experiment, visitor) DO NOTHING",
-                &[&exp, &vis, &var, &ms, &lead.page],
-            )
-            .await
-            .map_err(db_err)?;
+            let implied = tx
+                .prepare_cached(IMPLIED_EXPOSURE_SQL)
+                .await
+                .map_err(db_err)?;
+            tx.execute(&implied, &[&exp, &vis, &var, &ms, &lead.page])
+                .await
+                .map_err(db_err)?;
         }
         deliveries::insert(&tx, &id, ms, &outbox).await?;
         tx.commit().await.map_err(db_err)?;
