@@ -682,3 +682,97 @@ async fn status_of(cap: &Capture, lead: &str, target: &str) -> Option<(String, i
             )
         })
 }
+
+/// Attempt records are written in batches: a kill -9 between a webhook's 2xx and its record
+/// loses the record, never the delivery. The row is attempted again after the restart with the
+/// same `webhook-id` (at least once per attempt), and every acknowledged lead arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_stream_loses_no_webhook_and_keeps_each_webhook_id() {
+    const LEADS: usize = 300;
+    let rx = Receiver::start(Plan::Always(200)).await;
+    let site = site(&webhook(&rx.url()));
+    let db = sqlite(&site);
+    let cap = Capture::start(&site, &db, &[]);
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(HashSet::new()));
+    let submitter = {
+        let (base, acked) = (cap.base.clone(), acked.clone());
+        tokio::spawn(async move {
+            let client = client();
+            for i in 0..LEADS {
+                let res = client
+                    .post(format!("{base}/api/v1/forms/demo"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("accept", "application/json")
+                    .body(format!("email=s{i}%40example.com&_visitor=s{i}"))
+                    .send()
+                    .await;
+                // The server is killed mid-stream: what it acknowledged must arrive.
+                let Ok(res) = res else { break };
+                if res.status() != 201 {
+                    break;
+                }
+                let Ok(v) = res.json::<serde_json::Value>().await else {
+                    break;
+                };
+                acked
+                    .lock()
+                    .unwrap()
+                    .insert(v["id"].as_str().unwrap().to_owned());
+            }
+        })
+    };
+    rx.wait_for("a third of the webhooks", |h| h.len() >= LEADS / 3)
+        .await;
+    cap.kill();
+    submitter.await.unwrap();
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= LEADS / 3 && acked.len() < LEADS,
+        "killed mid-stream: {} of {LEADS} acknowledged",
+        acked.len()
+    );
+    let cap = Capture::start(&site, &db, &[]);
+    let hits = rx
+        .wait_for("every acknowledged lead after the restart", |h| {
+            let got: HashSet<String> = delivered_leads(h).into_iter().collect();
+            acked.iter().all(|id| got.contains(id))
+        })
+        .await;
+    let mut ids_by_lead: HashMap<String, HashSet<String>> = HashMap::new();
+    for h in hits.iter().filter(|h| h.status == 200) {
+        let lead = h.json()["data"]["id"].as_str().unwrap().to_owned();
+        ids_by_lead.entry(lead).or_default().insert(h.id.clone());
+    }
+    for lead in &acked {
+        assert_eq!(
+            ids_by_lead[lead].len(),
+            1,
+            "lead {lead}: one webhook-id on every attempt"
+        );
+    }
+    // A lead can commit with its answer lost to the kill: stored, so delivered too.
+    let rows = cap.settled().await;
+    let stored: HashSet<String> = rows
+        .iter()
+        .map(|r| r["lead"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rows.len(), stored.len(), "one delivery per lead");
+    assert!(
+        acked.is_subset(&stored),
+        "every acknowledged lead was stored"
+    );
+    assert!(
+        rows.iter().all(|r| r["status"] == "delivered"),
+        "every row ends delivered"
+    );
+    let hits = rx.hits();
+    let arrived: HashSet<String> = delivered_leads(&hits).into_iter().collect();
+    assert_eq!(arrived, stored, "every stored lead arrived, and no other");
+    eprintln!(
+        "{} leads, {} webhooks accepted: {} sent again after the kill",
+        stored.len(),
+        delivered_leads(&hits).len(),
+        delivered_leads(&hits).len() - stored.len()
+    );
+    assert!(hits.iter().all(|h| verify(SECRET, h)), "every one signed");
+}
