@@ -683,8 +683,8 @@ async fn status_of(cap: &Capture, lead: &str, target: &str) -> Option<(String, i
         })
 }
 
-/// Attempt records are written in batches: a kill -9 between a webhook's 2xx and its record
-/// loses the record, never the delivery. The row is attempted again after the restart with the
+/// A kill -9 mid-stream, also between a webhook's 2xx and its record, loses the record,
+/// never the delivery. The row is attempted again after the restart with the
 /// same `webhook-id` (at least once per attempt), and every acknowledged lead arrives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_stream_loses_no_webhook_and_keeps_each_webhook_id() {
