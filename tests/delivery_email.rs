@@ -4,87 +4,17 @@
 
 #[path = "common/smtp.rs"]
 mod smtp;
+#[path = "common/smtp_sink.rs"]
+#[allow(dead_code)]
+mod smtp_sink;
 
+use smtp_sink::SmtpSink;
 use splitmark::config::Config;
 use splitmark::delivery::{Deliverer, Labels, Outcome, Targets, Timeouts};
 use splitmark::forms::FormSpec;
 use splitmark::store::{NewLead, Utm};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// The SMTP server; killed (by its PID, through the child handle) when dropped.
-struct Smtp {
-    child: Child,
-    port: u16,
-    out: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Smtp {
-    async fn start(python: &str) -> Smtp {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("mail");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "smtp_sink.Sink"])
-            .arg(&out)
-            .env(
-                "PYTHONPATH",
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py"),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start aiosmtpd");
-        let smtp = Smtp {
-            child,
-            port,
-            out,
-            _dir: dir,
-        };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return smtp;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("aiosmtpd did not listen on {port} within 10 s");
-    }
-
-    /// Every message received so far, in order.
-    fn messages(&self) -> Vec<serde_json::Value> {
-        let Ok(dir) = std::fs::read_dir(&self.out) else {
-            return Vec::new();
-        };
-        let mut files: Vec<PathBuf> = dir
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())
-            .collect()
-    }
-}
 
 fn lead() -> NewLead {
     let mut answers = serde_json::Map::new();
@@ -165,11 +95,8 @@ async fn the_sales_inbox_gets_both_parts_with_labels_and_reply_to_the_lead() {
     let Some(python) = smtp::python_with_aiosmtpd("e-mail delivery tests") else {
         return;
     };
-    let smtp = Smtp::start(python).await;
-    let t = targets(
-        format!("smtp://127.0.0.1:{}", smtp.port),
-        "sales@example.com",
-    );
+    let smtp = SmtpSink::start(python).await;
+    let t = targets(smtp.url(), "sales@example.com");
     let rows = t.deliveries_for(LEAD_ID, &lead());
     assert_eq!(rows.len(), 1, "the e-mail wants lead.created only");
     let d = Deliverer::new(t, "https://crm.x.test", labels());
@@ -239,11 +166,8 @@ async fn a_refused_recipient_and_a_server_that_is_down_are_retried() {
     let Some(python) = smtp::python_with_aiosmtpd("e-mail delivery tests") else {
         return;
     };
-    let smtp = Smtp::start(python).await;
-    let t = targets(
-        format!("smtp://127.0.0.1:{}", smtp.port),
-        "reject@example.com",
-    );
+    let smtp = SmtpSink::start(python).await;
+    let t = targets(smtp.url(), "reject@example.com");
     let rows = t.deliveries_for(LEAD_ID, &lead());
     let d = Deliverer::new(t, "https://x.test", labels());
     match d.attempt(&rows[0].0, &rows[0].1).await {
@@ -292,7 +216,7 @@ async fn starttls_and_implicit_tls_are_required_not_hoped_for() {
         return;
     };
     // aiosmtpd here offers no STARTTLS: a required upgrade must fail rather than send in clear.
-    let smtp = Smtp::start(python).await;
+    let smtp = SmtpSink::start(python).await;
     for security in [Security::StartTls, Security::Implicit] {
         let mut url = SmtpUrl::parse(&format!("smtp://127.0.0.1:{}", smtp.port)).unwrap();
         url.security = security;
