@@ -60,20 +60,8 @@ impl Capture {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.contains("http://"),
-            "the server did not start: {line:?}"
-        );
-        let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
-        Capture {
-            child,
-            base: format!("http://{addr}"),
-        }
+        let (child, base) = common::process::spawn_listening(&mut cmd);
+        Capture { child, base }
     }
 
     /// `kill -9`.

@@ -14,7 +14,6 @@ mod receiver;
 use common::*;
 use receiver::{verify, Hit, Plan, Receiver};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -60,29 +59,16 @@ impl Capture {
     }
 
     fn start_on(site: &Site, db: &str) -> Capture {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_splitmark"))
-            .args(["capture", "--root"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_splitmark"));
+        cmd.args(["capture", "--root"])
             .arg(site.root())
             .args(["--bind", "127.0.0.1:0", "--db", db])
             .env("SPLITMARK_ADMIN_TOKEN", TOKEN)
             .env("SALES_HOOK_SECRET", SECRET)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.contains("http://"),
-            "the server did not start: {line:?}"
-        );
-        let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
-        Capture {
-            child,
-            base: format!("http://{addr}"),
-        }
+            .stderr(Stdio::null());
+        let (child, base) = common::process::spawn_listening(&mut cmd);
+        Capture { child, base }
     }
 
     /// `kill -9`.

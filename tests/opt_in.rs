@@ -16,7 +16,6 @@ use common::*;
 use receiver::{verify, Plan, Receiver};
 use smtp_sink::SmtpSink;
 use splitmark::delivery::opt_in::ConfirmKey;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -82,24 +81,10 @@ fn command(site: &Site, db: &str, smtp: &str, env: &[(&str, &str)]) -> Command {
 
 impl Capture {
     fn start(site: &Site, db: &str, smtp: &SmtpSink) -> Capture {
-        let mut child = command(site, db, &smtp.url(), &[("SPLITMARK_CONFIRM_KEY", KEY)])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.contains("http://"),
-            "the server did not start: {line:?}"
-        );
-        let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
-        Capture {
-            child,
-            base: format!("http://{addr}"),
-        }
+        let mut cmd = command(site, db, &smtp.url(), &[("SPLITMARK_CONFIRM_KEY", KEY)]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+        let (child, base) = common::process::spawn_listening(&mut cmd);
+        Capture { child, base }
     }
 
     fn kill(mut self) {

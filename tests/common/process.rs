@@ -10,6 +10,22 @@ use std::time::{Duration, Instant};
 /// The admin token the child runs with.
 pub const TOKEN: &str = "t";
 
+/// Spawns `cmd` (a `splitmark capture … --bind 127.0.0.1:0` with its stdout piped) and
+/// reads the first line it prints; returns the child and the `http://host:port` it listens on.
+pub fn spawn_listening(cmd: &mut Command) -> (Child, String) {
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.contains("http://"),
+        "the server did not start: {line:?}"
+    );
+    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    (child, format!("http://{addr}"))
+}
+
 /// A running `splitmark capture`; killed (SIGKILL) on drop.
 pub struct CaptureProcess {
     pub child: Child,
