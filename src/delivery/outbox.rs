@@ -6,18 +6,10 @@ use super::Targets;
 use crate::store::{NewDelivery, NewLead, Outbox};
 
 /// The deliveries of a lead about to be stored, under a lead id made here (the bodies name
-/// it); `None` when no target wants it (spam never has any).
-pub fn outbox_for(targets: &Targets, lead: &NewLead) -> Option<Outbox> {
-    outbox_with_sla(targets, lead, None)
-}
-
-/// [`outbox_for`], plus the lead's `lead.sla_breached` rows, due `sla_minutes` after it
-/// arrived, when `[capture] contact_within_minutes` is set.
-pub fn outbox_with_sla(
-    targets: &Targets,
-    lead: &NewLead,
-    sla_minutes: Option<f64>,
-) -> Option<Outbox> {
+/// it), plus its `lead.sla_breached` rows, due `sla_minutes` after it arrived, when
+/// `[capture] contact_within_minutes` is set; `None` when no target wants it (spam never has
+/// any).
+pub fn outbox_for(targets: &Targets, lead: &NewLead, sla_minutes: Option<f64>) -> Option<Outbox> {
     if targets.is_empty() || lead.spam_reason.is_some() {
         return None;
     }

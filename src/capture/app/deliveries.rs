@@ -47,7 +47,7 @@ impl App {
             Some(_) => None,
             None => self.settings.contact_within_minutes,
         };
-        let outbox = crate::delivery::outbox::outbox_with_sla(self.delivery.targets(), &lead, sla);
+        let outbox = crate::delivery::outbox::outbox_for(self.delivery.targets(), &lead, sla);
         let outbox = self.lead_outbox(&lead, outbox)?;
         self.store.insert_lead_with(lead, outbox).await
     }
