@@ -386,8 +386,6 @@ pub(super) fn step(
         pages: library.pages.len(),
         duration: started.elapsed(),
     };
-    let changed_len = changed.len();
-    let _ = changed_len;
     let (pages, sections) = (library.pages.len(), library.sections.len());
     let mut docs: HashMap<PathBuf, Arc<DocEntry>> = HashMap::with_capacity(pages + sections);
     for (doc, e) in library
