@@ -301,6 +301,59 @@ async fn a_honeypot_lead_is_delivered_to_nobody() {
     assert_eq!(cap.deliveries(&format!("?lead={real}")).await.len(), 1);
 }
 
+/// The threads of process `pid` as (name, nice value), read from `/proc`.
+#[cfg(target_os = "linux")]
+fn threads_of(pid: u32) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap();
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+        // Fields after the parenthesised name: state is field 3, nice is field 19.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice: i64 = rest.split(' ').nth(16).unwrap().parse().unwrap();
+        out.push((name.trim().to_owned(), nice));
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_run_on_a_lower_priority_thread_and_requests_do_not() {
+    let rx = Receiver::start(Plan::Always(200)).await;
+    let site = site(&webhook(&rx.url()));
+    let cap = Capture::start(&site, &sqlite(&site), &[]);
+    let lead = cap.submit("email=prio%40example.com&_visitor=prio").await;
+    let hits = rx
+        .wait_for("the lead's webhook", |h| !delivered_leads(h).is_empty())
+        .await;
+    assert_eq!(delivered_leads(&hits), [lead]);
+    let threads = threads_of(cap.child.id());
+    let delivery: Vec<i64> = threads
+        .iter()
+        .filter(|(name, _)| name == "splitmark-deliv")
+        .map(|(_, nice)| *nice)
+        .collect();
+    assert_eq!(
+        delivery,
+        [i64::from(splitmark::delivery::worker::BACKGROUND_NICE)],
+        "one delivery thread, lowered: {threads:?}"
+    );
+    // The delivery runtime's blocking threads (name resolution) inherit its priority.
+    let others: Vec<&(String, i64)> = threads
+        .iter()
+        .filter(|(n, _)| n != "splitmark-deliv" && n != "deliver-blockin")
+        .collect();
+    assert!(
+        others.iter().any(|(n, _)| n.starts_with("tokio-")),
+        "the request threads are there: {threads:?}"
+    );
+    assert!(
+        others.iter().all(|(_, nice)| *nice == 0),
+        "request and writer threads keep their priority: {threads:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redelivery_needs_the_token_and_resends_the_same_webhook_id() {
     let rx = Receiver::start(Plan::Always(200)).await;

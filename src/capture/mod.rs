@@ -176,7 +176,7 @@ fn session_key(admin_token: Option<&str>) -> anyhow::Result<crate::users::keys::
 }
 
 /// Starts the app's delivery worker (the capture server and the dev server each run one).
-pub fn delivery_worker(app: &App) -> crate::delivery::worker::Worker {
+pub fn delivery_worker(app: &App) -> anyhow::Result<crate::delivery::worker::Worker> {
     let (deliverer, metrics) = app.delivery();
     crate::delivery::worker::Worker::spawn(
         app.store().clone(),
@@ -184,6 +184,7 @@ pub fn delivery_worker(app: &App) -> crate::delivery::worker::Worker {
         metrics,
         crate::delivery::worker::WorkerOptions::default(),
     )
+    .map_err(|e| anyhow::anyhow!("cannot start the delivery thread: {e}"))
 }
 
 /// Starts the capture server and returns once it listens.
@@ -200,7 +201,7 @@ pub async fn start(opts: CaptureOptions) -> anyhow::Result<CaptureServer> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.bind))?;
     let addr = listener.local_addr()?;
-    let worker = delivery_worker(&app);
+    let worker = delivery_worker(&app)?;
     let (shutdown, signal) = Shutdown::new();
     let metrics_addr = start_metrics_listener(&app, signal.clone()).await?;
     let task = tokio::spawn(server::serve_with(

@@ -5,6 +5,14 @@
 //! every attempt as a row and schedules the next one from [`super::schedule`]. It sleeps
 //! until the store signals a commit with deliveries, the earliest scheduled retry, or a slow
 //! poll, whichever comes first.
+//!
+//! The worker runs on a thread of its own at a lower scheduling priority (see
+//! [`BACKGROUND_NICE`]): taking a lead, which is what keeps it safe, comes before sending it on.
+//! On an idle machine the priority changes nothing (an attempt starts within a millisecond of
+//! the commit); when the capture server has every CPU busy, deliveries wait for a free moment
+//! instead of taking CPU from submissions, and catch up when the peak has passed. Its store
+//! calls run on the server's runtime, so a pooled database connection the worker opens is
+//! driven by the server's threads, never by this low-priority one.
 
 use super::metrics::DeliveryMetrics;
 use super::{Deliverer, EventKind, Message, Outcome, TargetRef};
@@ -39,35 +47,52 @@ impl Default for WorkerOptions {
     }
 }
 
+/// The nice value of the delivery thread (Linux; elsewhere it runs at normal priority): under
+/// CPU contention the scheduler gives it about a tenth of a normal thread's share.
+pub const BACKGROUND_NICE: i32 = 10;
+
 /// A running worker.
 pub struct Worker {
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    done: tokio::sync::oneshot::Receiver<()>,
     grace: Duration,
 }
 
 impl Worker {
-    /// Starts the worker on the current runtime.
+    /// Starts the worker on a background thread of its own; its store calls run on the
+    /// current runtime, which must outlive the worker.
     pub fn spawn(
         store: SharedStore,
         deliverer: Arc<Deliverer>,
         metrics: Arc<DeliveryMetrics>,
         options: WorkerOptions,
-    ) -> Worker {
+    ) -> std::io::Result<Worker> {
         let (stop, stopped) = watch::channel(false);
+        let (finished, done) = tokio::sync::oneshot::channel();
         let grace = options.grace;
         let worker = Loop {
             id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             store,
+            server: tokio::runtime::Handle::current(),
             deliverer,
             metrics,
             options,
         };
-        Worker {
-            stop,
-            task: tokio::spawn(worker.run(stopped)),
-            grace,
-        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            // Its blocking pool (name resolution) inherits the lowered priority.
+            .thread_name("deliver-blocking")
+            .build()?;
+        std::thread::Builder::new()
+            .name("splitmark-deliver".into())
+            .spawn(move || {
+                lower_priority();
+                runtime.block_on(worker.run(stopped));
+                // Attempts cut short by the grace period are dropped here, keeping their leases.
+                drop(runtime);
+                let _ = finished.send(());
+            })?;
+        Ok(Worker { stop, done, grace })
     }
 
     /// Stops claiming, waits up to the grace period for attempts in flight, then returns; an
@@ -75,24 +100,61 @@ impl Worker {
     /// start).
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(self.grace + Duration::from_secs(1), self.task).await;
+        let _ = tokio::time::timeout(self.grace + Duration::from_secs(1), self.done).await;
+    }
+}
+
+/// Lowers the calling thread's priority to [`BACKGROUND_NICE`]; failing to is harmless.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread; on Linux a nice value is per thread.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, BACKGROUND_NICE);
     }
 }
 
 struct Loop {
     id: String,
     store: SharedStore,
+    /// The server's runtime, where every store call runs.
+    server: tokio::runtime::Handle,
     deliverer: Arc<Deliverer>,
     metrics: Arc<DeliveryMetrics>,
     options: WorkerOptions,
 }
 
 impl Loop {
+    /// Runs a store call on the server's runtime.
+    async fn on_server<T, F, Fut>(&self, call: F) -> crate::store::StoreResult<T>
+    where
+        F: FnOnce(SharedStore) -> Fut,
+        Fut: std::future::Future<Output = crate::store::StoreResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.server
+            .spawn(call(self.store.clone()))
+            .await
+            .unwrap_or_else(|e| {
+                Err(crate::store::StoreError::Database(format!(
+                    "store call did not finish: {e}"
+                )))
+            })
+    }
+
     async fn run(self, mut stopped: watch::Receiver<bool>) {
-        if let Err(e) = self.store.start_delivering().await {
+        if let Err(e) = self
+            .on_server(|s| async move { s.start_delivering().await })
+            .await
+        {
             eprintln!("delivery: {e}");
         }
-        let signal = self.store.delivery_signal();
+        let signal = self
+            .on_server(|s| async move { Ok(s.delivery_signal()) })
+            .await;
+        let Ok(signal) = signal else {
+            return;
+        };
         let slots = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let this = Arc::new(self);
@@ -139,13 +201,18 @@ impl Loop {
     }
 
     async fn claim(&self, free: usize) -> crate::store::StoreResult<crate::store::Claimed> {
-        self.store
-            .claim_deliveries(Claim {
-                worker: self.id.clone(),
-                now: Utc::now(),
-                lease: self.options.lease,
-                limit: free as u32,
-            })
+        let claim = Claim {
+            worker: self.id.clone(),
+            now: Utc::now(),
+            lease: self.options.lease,
+            limit: free as u32,
+        };
+        self.on_server(|s| async move { s.claim_deliveries(claim).await })
+            .await
+    }
+
+    async fn record(&self, record: AttemptRecord) -> crate::store::StoreResult<bool> {
+        self.on_server(|s| async move { s.record_attempt(record).await })
             .await
     }
 
@@ -153,7 +220,11 @@ impl Loop {
     /// uncontacted and not disqualified. The contacting event cancels the row in its own transaction; this covers
     /// a contact recorded while the row was already claimed. Unsure (store down) means send.
     async fn deadline_still_missed(&self, d: &ClaimedDelivery) -> bool {
-        match self.store.lead_by_id(&d.lead_id).await {
+        let id = d.lead_id.clone();
+        match self
+            .on_server(|s| async move { s.lead_by_id(&id).await })
+            .await
+        {
             Ok(Some(lead)) => {
                 lead.stage.contacted_at.is_none() && lead.stage.disqualified_at.is_none()
             }
@@ -177,7 +248,7 @@ impl Loop {
                 error: None,
                 next: AfterAttempt::Cancelled,
             };
-            if let Err(e) = self.store.record_attempt(record).await {
+            if let Err(e) = self.record(record).await {
                 eprintln!("delivery {}: cannot cancel: {e}", d.id);
             }
             return;
@@ -246,7 +317,7 @@ impl Loop {
             error: outcome.error(),
             next,
         };
-        match self.store.record_attempt(record).await {
+        match self.record(record).await {
             Ok(true) => {}
             Ok(false) => eprintln!(
                 "delivery {}: the lease ran out before the attempt was recorded",

@@ -172,7 +172,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<DevServer> {
         api: api.clone(),
     });
     // Leads of the dev server are delivered like the capture server's.
-    let worker = crate::capture::delivery_worker(&api);
+    let worker = crate::capture::delivery_worker(&api)?;
     let (shutdown, signal) = Shutdown::new();
     // The `[capture]` connection limits and metrics listener apply to `serve` too.
     crate::capture::start_metrics_listener(&api, signal.clone()).await?;
