@@ -72,6 +72,37 @@ pub struct Manifest {
     pub forms: BTreeMap<String, FormSpec>,
     /// Experiments.
     pub experiments: Vec<ExperimentManifest>,
+    /// Each form's version as each of its variants shows it, worked out on first use.
+    #[serde(skip)]
+    pub versions: FormVersions,
+}
+
+/// The versions of a manifest's forms (see [`crate::forms::version`]), computed once per
+/// loaded manifest instead of once per submission: by form id, then by the variant that
+/// changes the form's texts (`None`: the form as its spec has it).
+#[derive(Default)]
+pub struct FormVersions(std::sync::OnceLock<VersionMap>);
+
+type VersionMap = BTreeMap<String, (String, BTreeMap<(String, String), String>)>;
+
+impl Clone for FormVersions {
+    /// A copy works its versions out again: they follow from the forms it is cloned with.
+    fn clone(&self) -> Self {
+        FormVersions::default()
+    }
+}
+
+impl PartialEq for FormVersions {
+    /// Derived data: two manifests with the same forms and experiments are equal.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for FormVersions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FormVersions")
+    }
 }
 
 impl ExperimentManifest {
@@ -122,6 +153,44 @@ impl ExperimentManifest {
 }
 
 impl Manifest {
+    /// The version of form `form_id` as shown to a visitor of `variant` of `experiment` (the
+    /// variant's texts apply when the experiment's goal is this form), else as its spec has
+    /// it; `None` for an unknown form.
+    pub fn form_version(
+        &self,
+        form_id: &str,
+        experiment: Option<&str>,
+        variant: Option<&str>,
+    ) -> Option<&str> {
+        let versions = self.versions.0.get_or_init(|| self.all_form_versions());
+        let (plain, by_variant) = versions.get(form_id)?;
+        let shown = experiment
+            .zip(variant)
+            .and_then(|(e, v)| by_variant.get(&(e.to_owned(), v.to_owned())));
+        Some(shown.unwrap_or(plain))
+    }
+
+    fn all_form_versions(&self) -> VersionMap {
+        use crate::forms::{apply_texts, form_version};
+        self.forms
+            .iter()
+            .map(|(id, form)| {
+                let variants = self
+                    .experiments
+                    .iter()
+                    .filter(|x| &x.goal == id)
+                    .flat_map(|x| {
+                        x.variants.iter().map(move |v| {
+                            let key = (x.id.clone(), v.id.clone());
+                            (key, form_version(&apply_texts(form, &v.form)))
+                        })
+                    })
+                    .collect();
+                (id.clone(), (form_version(form), variants))
+            })
+            .collect()
+    }
+
     /// Reads a manifest file.
     pub fn load(path: &Path) -> anyhow::Result<Manifest> {
         let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
@@ -146,5 +215,61 @@ impl Manifest {
     /// An experiment by id.
     pub fn experiment(&self, id: &str) -> Option<&ExperimentManifest> {
         self.experiments.iter().find(|e| e.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forms::{apply_texts, form_version};
+
+    fn experiment(id: &str, goal: &str, headline: &str) -> ExperimentManifest {
+        let mut x: ExperimentManifest = serde_json::from_value(serde_json::json!({
+            "id": id, "page": "/lp/", "goal": goal, "status": "running", "winner": null,
+            "mde": 0.1, "variants": [{"id": "a", "weight": 0.5}, {"id": "b", "weight": 0.5}],
+            "outcomes": {}
+        }))
+        .unwrap();
+        x.variants[1].form.headline = Some(headline.into());
+        x
+    }
+
+    #[test]
+    fn form_versions_follow_the_variant_that_showed_the_form() {
+        let demo = crate::forms::tests::demo();
+        let manifest = Manifest {
+            version: VERSION,
+            forms: [("demo".to_owned(), demo.clone())].into(),
+            experiments: vec![
+                experiment("hero", "demo", "Talk to sales"),
+                experiment("other", "newsletter", "Subscribe"),
+            ],
+            versions: FormVersions::default(),
+        };
+        let plain = form_version(&demo);
+        let texts = manifest.experiments[0].form_texts("b").unwrap();
+        let shown_b = form_version(&apply_texts(&demo, texts));
+        assert_ne!(plain, shown_b, "the variant's headline makes a new version");
+        let v = |e: Option<&str>, var: Option<&str>| manifest.form_version("demo", e, var);
+        assert_eq!(v(None, None), Some(plain.as_str()));
+        assert_eq!(v(Some("hero"), Some("a")), Some(plain.as_str()));
+        assert_eq!(v(Some("hero"), Some("b")), Some(shown_b.as_str()));
+        assert_eq!(
+            v(Some("hero"), Some("zz")),
+            Some(plain.as_str()),
+            "unknown variant"
+        );
+        assert_eq!(
+            v(Some("other"), Some("b")),
+            Some(plain.as_str()),
+            "another goal"
+        );
+        assert_eq!(v(None, Some("b")), Some(plain.as_str()), "no experiment");
+        assert_eq!(manifest.form_version("nope", None, None), None);
+        assert_eq!(
+            manifest.clone(),
+            manifest,
+            "the cache is not part of equality"
+        );
     }
 }

@@ -117,6 +117,7 @@ impl SiteExperiments {
             version: VERSION,
             forms: (*self.forms).clone(),
             experiments,
+            versions: Default::default(),
         }
     }
 

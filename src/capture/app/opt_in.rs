@@ -13,20 +13,16 @@ use hyper::{Method, Response, StatusCode};
 
 /// The version of the form as this visitor saw it: in their variant's texts when the lead is
 /// attributed to a variant of an experiment whose goal is this form.
+/// The manifest keeps them, computed once (see [`Manifest::form_version`]).
 pub(super) fn shown_version(
     manifest: &Manifest,
     form_id: &str,
     form: &FormSpec,
     lead: &NewLead,
 ) -> String {
-    let texts = lead
-        .experiment
-        .as_deref()
-        .and_then(|e| manifest.experiment(e))
-        .filter(|x| x.goal == form_id)
-        .and_then(|x| x.form_texts(lead.variant.as_deref()?));
-    match texts {
-        Some(t) => form_version(&apply_texts(form, t)),
+    match manifest.form_version(form_id, lead.experiment.as_deref(), lead.variant.as_deref()) {
+        Some(v) => v.to_owned(),
+        // A form the manifest does not list (not reached from `submit`, which looked it up).
         None => form_version(form),
     }
 }
