@@ -5,7 +5,7 @@ use super::App;
 use crate::capture::client::Client;
 use crate::capture::http::{with_type, Body};
 use crate::delivery::opt_in::{texts::Texts, TokenError};
-use crate::forms::{apply_texts, form_version, FormSpec};
+use crate::forms::{form_version, FormSpec};
 use crate::manifest::Manifest;
 use crate::store::{ConfirmOutcome, Confirmation, NewLead, Outbox, StoreError};
 use hyper::header::{self, HeaderValue};
