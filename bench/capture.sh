@@ -11,7 +11,10 @@
 #   DB=postgres bench/capture.sh  # the capture server on PostgreSQL: SPLITMARK_BENCH_POSTGRES_URL,
 #                               # else the local test cluster of scripts/ci-postgres.sh; every
 #                               # run gets a new empty schema, dropped after the run
-#   PACED=1 bench/capture.sh    # also submissions at half of each run's measured rate, for p99
+#   PACED=1 bench/capture.sh    # also submissions at half of each run's measured rate, for p99,
+#                               # on a fresh store and process (no backlog of the other phases)
+#   PACE_RATE=5000 PACED=1 bench/capture.sh  # the paced submissions at a fixed offered rate
+#                               # instead (the same for every run: compare two configurations)
 #
 # Prints, per round and as medians: durable submissions/s (2xx answers, each sent only after
 # its transaction committed with synchronous=FULL), p99 latency, the ratio to the ceiling, the
@@ -88,6 +91,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Starts the capture server of round $1 on a new empty store.
+start_capture() {
+  if [ "$db" = postgres ]; then
+    schema="bench_capture_$$_$1"
+    psql -qAt "$pg_url" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+    local sep='?'; case "$pg_url" in *\?*) sep='&' ;; esac
+    url="$pg_url${sep}options=-c%20search_path%3D$schema"
+  else
+    rm -f "$out/leads.db"*
+    url="sqlite:$out/leads.db"
+  fi
+  "$bin" capture --root "$out/site" --bind "127.0.0.1:$port" --db "$url" >/dev/null 2>&1 & pid=$!
+  wait_up healthz
+}
+
 results="$out/results.tsv"
 : >"$results"
 for r in $(seq "$rounds"); do
@@ -102,17 +120,7 @@ for r in $(seq "$rounds"); do
       exp=$(run_wrk "$repo/bench/exposure.lua" /api/v1/events)
       rss=0
     else
-      if [ "$db" = postgres ]; then
-        schema="bench_capture_$$_$r"
-        psql -qAt "$pg_url" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
-        sep='?'; case "$pg_url" in *\?*) sep='&' ;; esac
-        url="$pg_url${sep}options=-c%20search_path%3D$schema"
-      else
-        rm -f "$out/leads.db"*
-        url="sqlite:$out/leads.db"
-      fi
-      "$bin" capture --root "$out/site" --bind "127.0.0.1:$port" --db "$url" >/dev/null 2>&1 & pid=$!
-      wait_up healthz
+      start_capture "$r"
       cpu0=0; [ "$db" = postgres ] && cpu0=$(pg_cpu)
       sub=$(run_wrk "$repo/bench/submit_unique.lua" /api/v1/forms/lead)
       exp=$(run_wrk "$repo/bench/exposure.lua" /api/v1/events)
@@ -122,8 +130,18 @@ for r in $(seq "$rounds"); do
     paced_out=""
     if [ "$who" = capture ] && [ "$paced" = 1 ]; then
       acked=$(printf '%s\n' "$sub" | sed -n 's/.*acked_2xx=\([0-9]*\).*/\1/p' | head -1)
-      # Half the rate this run reached: each of the connections waits conns * 2000 / rate ms.
-      pace=$(python3 -c "print(max(1, round($conns * 2000 / max(1, ${acked:-0} / ${duration%s}))))")
+      # Half the rate this run reached: each of the connections waits conns * 2000 / rate ms;
+      # or PACE_RATE requests/s in all: conns * 1000 / PACE_RATE ms.
+      if [ -n "${PACE_RATE:-}" ]; then
+        pace=$(python3 -c "print(max(1, round($conns * 1000 / $PACE_RATE)))")
+      else
+        pace=$(python3 -c "print(max(1, round($conns * 2000 / max(1, ${acked:-0} / ${duration%s}))))")
+      fi
+      # On a fresh store and process: no backlog of the full-rate phases (deliveries still
+      # draining, a larger table) in the paced figure.
+      kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+      [ "$db" = postgres ] && drop_schema
+      start_capture "$r"
       paced_out=$(SUBMIT_UNIQUE="$repo/bench/submit_unique.lua" PACE_MS=$pace run_wrk "$repo/bench/paced.lua" /api/v1/forms/lead)
     fi
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
@@ -152,7 +170,7 @@ PY
 done
 
 python3 - "$results" <<'PY'
-import statistics, sys
+import os, statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 def med(who, i):
     return statistics.median(float(r[i]) for r in rows if r[0] == who)
@@ -166,7 +184,9 @@ print(f"submissions: capture {med('capture', 2):.0f}/s (p99 {med('capture', 3):.
 print(f"exposures:   capture {med('capture', 4):.0f}/s (p99 {med('capture', 5):.2f} ms) vs ceiling {med('ceiling', 4):.0f}/s -> ratio median {statistics.median(ratios(4)):.2f}")
 cap = [r for r in rows if r[0] == "capture"]
 if any(float(r[8]) for r in cap):
-    print(f"paced submissions (half of each run's rate): {statistics.median(float(r[8]) for r in cap):.0f}/s, p99 median {statistics.median(float(r[9]) for r in cap):.2f} ms (runs: {', '.join(r[9] for r in cap)})")
+    rate = os.environ.get("PACE_RATE")
+    label = f"about {rate}/s offered" if rate else "half of each run's rate"
+    print(f"paced submissions ({label}): {statistics.median(float(r[8]) for r in cap):.0f}/s, p99 median {statistics.median(float(r[9]) for r in cap):.2f} ms (runs: {', '.join(r[9] for r in cap)})")
 if any(r[10] for r in cap):
     print(f"postgres CPU during the capture runs: median {statistics.median(float(r[10]) for r in cap):.0%} of 2 vCPUs")
 print(f"capture peak RSS: {max(float(r[6]) for r in rows if r[0] == 'capture'):.1f} MiB")
