@@ -152,8 +152,13 @@ impl Loop {
         let signal = self
             .on_server(|s| async move { Ok(s.delivery_signal()) })
             .await;
-        let Ok(signal) = signal else {
-            return;
+        let signal = match signal {
+            Ok(s) => s,
+            // Only when the server's runtime is already gone: nothing left to deliver for.
+            Err(e) => {
+                eprintln!("delivery: not started: {e}");
+                return;
+            }
         };
         let slots = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
         let mut tasks = JoinSet::new();
