@@ -78,12 +78,16 @@ pub struct Manifest {
 }
 
 /// The versions of a manifest's forms (see [`crate::forms::version`]), computed once per
-/// loaded manifest instead of once per submission: by form id, then by the variant that
-/// changes the form's texts (`None`: the form as its spec has it).
+/// loaded manifest instead of once per submission.
 #[derive(Default)]
-pub struct FormVersions(std::sync::OnceLock<VersionMap>);
+pub struct FormVersions(std::sync::OnceLock<BTreeMap<String, Shown>>);
 
-type VersionMap = BTreeMap<String, (String, BTreeMap<(String, String), String>)>;
+/// One form's versions: as its spec has it, and as each variant of an experiment whose goal it
+/// is shows it (by experiment id, then variant id).
+struct Shown {
+    plain: String,
+    by_variant: BTreeMap<String, BTreeMap<String, String>>,
+}
 
 impl Clone for FormVersions {
     /// A copy works its versions out again: they follow from the forms it is cloned with.
@@ -162,32 +166,38 @@ impl Manifest {
         experiment: Option<&str>,
         variant: Option<&str>,
     ) -> Option<&str> {
-        let versions = self.versions.0.get_or_init(|| self.all_form_versions());
-        let (plain, by_variant) = versions.get(form_id)?;
-        let shown = experiment
+        let shown = self
+            .versions
+            .0
+            .get_or_init(|| self.all_form_versions())
+            .get(form_id)?;
+        let of_variant = experiment
             .zip(variant)
-            .and_then(|(e, v)| by_variant.get(&(e.to_owned(), v.to_owned())));
-        Some(shown.unwrap_or(plain))
+            .and_then(|(e, v)| shown.by_variant.get(e)?.get(v));
+        Some(of_variant.unwrap_or(&shown.plain))
     }
 
-    fn all_form_versions(&self) -> VersionMap {
+    fn all_form_versions(&self) -> BTreeMap<String, Shown> {
         use crate::forms::{apply_texts, form_version};
+        let shown = |id: &String, form: &FormSpec| Shown {
+            plain: form_version(form),
+            by_variant: self
+                .experiments
+                .iter()
+                .filter(|x| &x.goal == id)
+                .map(|x| {
+                    let versions = x
+                        .variants
+                        .iter()
+                        .map(|v| (v.id.clone(), form_version(&apply_texts(form, &v.form))))
+                        .collect();
+                    (x.id.clone(), versions)
+                })
+                .collect(),
+        };
         self.forms
             .iter()
-            .map(|(id, form)| {
-                let variants = self
-                    .experiments
-                    .iter()
-                    .filter(|x| &x.goal == id)
-                    .flat_map(|x| {
-                        x.variants.iter().map(move |v| {
-                            let key = (x.id.clone(), v.id.clone());
-                            (key, form_version(&apply_texts(form, &v.form)))
-                        })
-                    })
-                    .collect();
-                (id.clone(), (form_version(form), variants))
-            })
+            .map(|(id, form)| (id.clone(), shown(id, form)))
             .collect()
     }
 
