@@ -13,8 +13,8 @@
 #                               # run gets a new empty schema, dropped after the run
 #   PACED=1 bench/capture.sh    # also submissions at half of each run's measured rate, for p99,
 #                               # on a fresh store and process (no backlog of the other phases)
-#   PACE_RATE=5000 PACED=1 bench/capture.sh  # the paced submissions at a fixed offered rate
-#                               # instead (the same for every run: compare two configurations)
+#   PACE_RATE=5000 bench/capture.sh  # the paced submissions (PACED=1 implied) at a fixed
+#                               # offered rate, the same for every run: compare two configurations
 #
 # Prints, per round and as medians: durable submissions/s (2xx answers, each sent only after
 # its transaction committed with synchronous=FULL), p99 latency, the ratio to the ceiling, the
@@ -30,6 +30,8 @@ duration=${DURATION:-10s}
 conns=${CONNECTIONS:-64}
 db=${DB:-sqlite}
 paced=${PACED:-0}
+# A fixed paced rate asks for the paced phase.
+[ -n "${PACE_RATE:-}" ] && paced=1
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit 1; }
 case "$db" in
   sqlite) ;;
