@@ -328,10 +328,13 @@ async fn deliveries_run_on_a_lower_priority_thread_and_requests_do_not() {
         .wait_for("the lead's webhook", |h| !delivered_leads(h).is_empty())
         .await;
     assert_eq!(delivered_leads(&hits), [lead]);
+    use splitmark::delivery::worker::{BLOCKING_THREAD_NAME, THREAD_NAME};
+    // Linux keeps the first 15 bytes of a thread's name.
+    let (delivery_name, blocking_name) = (&THREAD_NAME[..15], &BLOCKING_THREAD_NAME[..15]);
     let threads = threads_of(cap.child.id());
     let delivery: Vec<i64> = threads
         .iter()
-        .filter(|(name, _)| name == "splitmark-deliv")
+        .filter(|(name, _)| name == delivery_name)
         .map(|(_, nice)| *nice)
         .collect();
     assert_eq!(
@@ -342,7 +345,7 @@ async fn deliveries_run_on_a_lower_priority_thread_and_requests_do_not() {
     // The delivery runtime's blocking threads (name resolution) inherit its priority.
     let others: Vec<&(String, i64)> = threads
         .iter()
-        .filter(|(n, _)| n != "splitmark-deliv" && n != "deliver-blockin")
+        .filter(|(n, _)| n != delivery_name && n != blocking_name)
         .collect();
     assert!(
         others.iter().any(|(n, _)| n.starts_with("tokio-")),

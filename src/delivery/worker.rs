@@ -51,6 +51,12 @@ impl Default for WorkerOptions {
 /// CPU contention the scheduler gives it about a tenth of a normal thread's share.
 pub const BACKGROUND_NICE: i32 = 10;
 
+/// The delivery thread's name.
+pub const THREAD_NAME: &str = "splitmark-deliver";
+/// The name of the delivery runtime's blocking threads (name resolution), which inherit its
+/// priority.
+pub const BLOCKING_THREAD_NAME: &str = "deliver-blocking";
+
 /// A running worker.
 pub struct Worker {
     stop: watch::Sender<bool>,
@@ -80,11 +86,10 @@ impl Worker {
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            // Its blocking pool (name resolution) inherits the lowered priority.
-            .thread_name("deliver-blocking")
+            .thread_name(BLOCKING_THREAD_NAME)
             .build()?;
         std::thread::Builder::new()
-            .name("splitmark-deliver".into())
+            .name(THREAD_NAME.into())
             .spawn(move || {
                 lower_priority();
                 runtime.block_on(worker.run(stopped));
