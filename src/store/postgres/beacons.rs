@@ -1,8 +1,9 @@
 //! Queued beacons on PostgreSQL: answered before they commit (see `store::queue`), then
 //! written in groups by one task, so a burst of beacons costs a few transactions, not one each.
+//! A group waits [`BEACON_WINDOW`] for more before it is written: nobody waits for its commit.
 
 use super::super::metrics::CommitMetrics;
-use super::super::queue::Slot;
+use super::super::queue::{Slot, BEACON_WINDOW};
 use super::super::{db_err, Exposure, StoreError, StoreResult};
 use super::{unavailable, EXPOSURE_SQL};
 use deadpool_postgres::Pool;
@@ -23,6 +24,14 @@ pub(super) async fn beacon_writer(
 ) {
     let mut batch = Vec::with_capacity(BEACON_BATCH);
     while rx.recv_many(&mut batch, BEACON_BATCH).await > 0 {
+        // Asleep, the task is not woken by each beacon that arrives meanwhile.
+        tokio::time::sleep(BEACON_WINDOW).await;
+        while batch.len() < BEACON_BATCH {
+            match rx.try_recv() {
+                Ok(b) => batch.push(b),
+                Err(_) => break,
+            }
+        }
         let started = Instant::now();
         match write_beacons(&pool, &batch).await {
             Ok(()) => metrics.observe(started.elapsed().as_secs_f64(), batch.len()),

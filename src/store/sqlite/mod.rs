@@ -32,6 +32,8 @@ use writer::{writer, Op, Reply};
 pub struct SqliteStore {
     tx: Mutex<Option<mpsc::Sender<Op>>>,
     beacons: Arc<queue::BeaconQueue>,
+    /// Answered beacons waiting for the writer (see `writer.rs`).
+    waiting: Arc<writer::Beacons>,
     path: PathBuf,
     readers: Arc<Mutex<Vec<Connection>>>,
     metrics: Arc<CommitMetrics>,
@@ -73,13 +75,16 @@ impl SqliteStore {
         let m = metrics.clone();
         let signal = Arc::new(tokio::sync::Notify::new());
         let s = signal.clone();
+        let waiting = Arc::new(writer::Beacons::default());
+        let w = waiting.clone();
         std::thread::Builder::new()
             .name("splitmark-writer".into())
-            .spawn(move || writer(conn, recent, rx, &m, &s))
+            .spawn(move || writer(conn, recent, rx, &w, &m, &s))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             tx: Mutex::new(Some(tx)),
             beacons: Arc::default(),
+            waiting,
             path: path.to_path_buf(),
             readers: Arc::default(),
             metrics,
@@ -88,12 +93,20 @@ impl SqliteStore {
     }
 
     fn send(&self, op: Op) -> StoreResult<()> {
+        self.with_writer(|tx| tx.send(op))
+    }
+
+    /// Runs `f` with the writer's channel, under its lock: after [`Store::close`] took the
+    /// channel, nothing more is queued.
+    fn with_writer(
+        &self,
+        f: impl FnOnce(&mpsc::Sender<Op>) -> Result<(), mpsc::SendError<Op>>,
+    ) -> StoreResult<()> {
         let guard = self.tx.lock().expect("writer handle");
         let tx = guard
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
-        tx.send(op)
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))
+        f(tx).map_err(|_| StoreError::Unavailable("the writer has stopped".into()))
     }
 
     async fn read<T: Send + 'static>(
@@ -256,7 +269,12 @@ impl Store for SqliteStore {
 
     fn queue_exposure(&self, exposure: Exposure, limit: usize) -> StoreResult<()> {
         let slot = self.beacons.reserve(limit)?;
-        self.send(Op::Queued(exposure, slot))
+        // Under the channel's lock, so that a close sends its `Close` after this beacon is
+        // in the list, and the writer commits it before it exits.
+        self.with_writer(|tx| match self.waiting.push(exposure, slot) {
+            true => tx.send(Op::Beacons),
+            false => Ok(()),
+        })
     }
 
     async fn experiment_counts(
