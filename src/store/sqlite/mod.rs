@@ -93,20 +93,17 @@ impl SqliteStore {
     }
 
     fn send(&self, op: Op) -> StoreResult<()> {
-        self.with_writer(|tx| tx.send(op))
+        self.with_writer(|tx| send_to(tx, op))
     }
 
     /// Runs `f` with the writer's channel, under its lock: after [`Store::close`] took the
     /// channel, nothing more is queued.
-    fn with_writer(
-        &self,
-        f: impl FnOnce(&mpsc::Sender<Op>) -> Result<(), mpsc::SendError<Op>>,
-    ) -> StoreResult<()> {
+    fn with_writer(&self, f: impl FnOnce(&mpsc::Sender<Op>) -> StoreResult<()>) -> StoreResult<()> {
         let guard = self.tx.lock().expect("writer handle");
         let tx = guard
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
-        f(tx).map_err(|_| StoreError::Unavailable("the writer has stopped".into()))
+        f(tx)
     }
 
     async fn read<T: Send + 'static>(
@@ -146,6 +143,11 @@ impl SqliteStore {
             deliveries::DeliveryAnswer::Changed(true)
         ))
     }
+}
+
+fn send_to(tx: &mpsc::Sender<Op>, op: Op) -> StoreResult<()> {
+    tx.send(op)
+        .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))
 }
 
 /// The writer's answer to a write; the write it hands back is dropped here, on the thread
@@ -272,7 +274,7 @@ impl Store for SqliteStore {
         // Under the channel's lock, so that a close sends its `Close` after this beacon is
         // in the list, and the writer commits it before it exits.
         self.with_writer(|tx| match self.waiting.push(exposure, slot) {
-            true => tx.send(Op::Beacons),
+            true => send_to(tx, Op::Beacons),
             false => Ok(()),
         })
     }
