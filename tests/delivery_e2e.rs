@@ -7,11 +7,13 @@
 mod common;
 #[path = "common/outbox_receiver.rs"]
 mod receiver;
+#[path = "common/smtp_sink.rs"]
+#[allow(dead_code)]
+mod smtp_sink;
 
 use common::*;
 use receiver::{verify, Plan, Receiver};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -425,117 +427,33 @@ async fn a_410_stops_retrying() {
     assert_eq!(rx.hits().len(), 1, "not tried again");
 }
 
-/// A free loopback port (bound, then released for the SMTP server to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The SMTP server; killed when dropped.
-struct Smtp(Child);
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A real SMTP server on loopback; returns it, its port and what it printed so far.
-fn start_smtp(python: &str) -> (Smtp, u16, std::sync::Arc<std::sync::Mutex<String>>) {
-    let port = free_port();
-    let mut child = Command::new(python)
-        .args([
-            "-u",
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let smtp = Smtp(child);
-    let mail = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let m = mail.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            let mut m = m.lock().unwrap();
-            m.push_str(&line);
-            m.push('\n');
-        }
-    });
-    // Wait for the server to listen.
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    (smtp, port, mail)
-}
-
-/// Waits (bounded) until the SMTP server printed a whole message; returns its output.
-fn wait_for_mail(mail: &std::sync::Mutex<String>) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = mail.lock().unwrap().clone();
-        if text.contains("------------ END MESSAGE ------------") {
-            return text;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no e-mail arrived: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_email_reaches_a_real_smtp_server_with_the_leads_reply_to() {
     let Some(python) = common::smtp::python_with_aiosmtpd("the e-mail delivery test") else {
         return;
     };
-    let (_smtp, port, mail) = start_smtp(python);
+    let smtp = smtp_sink::SmtpSink::start(python).await;
     let email = "[capture.email]\nsmtp_url_env = \"TEST_SMTP_URL\"\nfrom = \"Leads <leads@example.com>\"\nto = [\"sales@example.com\"]\nevents = [\"lead.created\"]\n";
     let site = site(email);
-    let smtp_url = format!("smtp://127.0.0.1:{port}");
-    let cap = Capture::start(&site, &sqlite(&site), &[("TEST_SMTP_URL", &smtp_url)]);
+    let cap = Capture::start(&site, &sqlite(&site), &[("TEST_SMTP_URL", &smtp.url())]);
     let lead = cap
         .submit("email=Ada%40Example.com&name=Ada+Lovelace&_visitor=ada&utm_source=newsletter")
         .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let text = loop {
-        let text = mail.lock().unwrap().clone();
-        if text.contains("---------- MESSAGE FOLLOWS ----------")
-            && text.contains("------------ END MESSAGE ------------")
-        {
-            break text;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no e-mail arrived: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let lower = text.to_ascii_lowercase();
-    let reply_to = lower
-        .lines()
-        .find(|l| l.starts_with("reply-to:"))
-        .unwrap_or_default();
-    assert!(
-        reply_to.ends_with("<ada@example.com>"),
-        "the lead's own address: {text}"
+    let m = smtp.wait_for(1).await.remove(0);
+    let h = &m["headers"];
+    assert_eq!(
+        h["reply-to"], "Ada Lovelace <ada@example.com>",
+        "the lead's own address: {m}"
     );
-    assert!(lower.contains("to: sales@example.com"), "{text}");
-    assert!(text.contains("Ada Lovelace"), "the lead's name: {text}");
+    assert_eq!(m["rcpt_tos"], serde_json::json!(["sales@example.com"]));
+    assert!(
+        m["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["text"].as_str().unwrap_or("").contains("Ada Lovelace")),
+        "the lead's name: {m}"
+    );
     let rows = cap.deliveries(&format!("?lead={lead}")).await;
     assert_eq!(rows[0]["target"], "email");
 }
@@ -689,15 +607,14 @@ async fn a_slow_webhook_does_not_delay_the_email() {
     let Some(python) = common::smtp::python_with_aiosmtpd("the e-mail delivery test") else {
         return;
     };
-    let (_smtp, port, mail) = start_smtp(python);
+    let smtp = smtp_sink::SmtpSink::start(python).await;
     let rx = Receiver::start(Plan::Slow(8_000)).await;
     let email = "[capture.email]\nsmtp_url_env = \"TEST_SMTP_URL\"\nfrom = \"Leads <leads@example.com>\"\nto = [\"sales@example.com\"]\n";
     let site = site(&format!("{}{email}", webhook(&rx.url())));
-    let smtp_url = format!("smtp://127.0.0.1:{port}");
-    let cap = Capture::start(&site, &sqlite(&site), &[("TEST_SMTP_URL", &smtp_url)]);
+    let cap = Capture::start(&site, &sqlite(&site), &[("TEST_SMTP_URL", &smtp.url())]);
     let lead = cap.submit("email=fast%40example.com&_visitor=fast").await;
     rx.wait_for("the webhook request", |h| !h.is_empty()).await;
-    wait_for_mail(&mail);
+    smtp.wait_for(1).await;
     // The webhook is still being held (8 s) while the e-mail has already gone out.
     assert_eq!(
         status_of(&cap, &lead, "webhook:").await,
