@@ -74,8 +74,17 @@ fn still_open(stream: &TcpStream) -> bool {
     matches!(stream.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
+/// Submits a lead on a connection of its own. The harness's pooled client would reuse the
+/// first submission's keep-alive connection for the second, and the header timeout closes
+/// that idle connection at about the moment the last slow connection closes: the request
+/// would race the close (which a client may answer only by retrying a POST it cannot know
+/// was unsent).
 async fn submit(h: &Harness, n: usize) -> reqwest::StatusCode {
-    h.http
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    fresh
         .post(format!("{}/api/v1/forms/demo", h.base))
         .header("content-type", FORM)
         .header("accept", "application/json")
