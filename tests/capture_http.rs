@@ -656,32 +656,15 @@ async fn report_over_the_api_and_the_cli_after_seeding_through_public_endpoints(
 
 #[tokio::test]
 async fn the_capture_server_runs_on_postgresql_too() {
-    let Ok(base) = std::env::var("SPLITMARK_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("SPLITMARK_REQUIRE_POSTGRES").is_err(),
-            "SPLITMARK_REQUIRE_POSTGRES is set but SPLITMARK_TEST_POSTGRES_URL is not"
-        );
-        eprintln!(
-            "\n*** SKIPPED: capture-on-PostgreSQL test needs SPLITMARK_TEST_POSTGRES_URL ***\n"
-        );
+    let Some(url) = common::postgres::schema_url("the capture server").await else {
         return;
     };
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let schema = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
     let h = Harness::start(
         &[
             ("splitmark.toml", &format!("{CONFIG}{CAPTURE}{DEMO_FORM}")),
             ("content/landing.md", LANDING),
         ],
-        Some(format!("{base}{sep}options=-c%20search_path%3D{schema}")),
+        Some(url),
     )
     .await;
     let a: serde_json::Value = h

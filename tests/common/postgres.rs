@@ -16,7 +16,8 @@ pub async fn schema_url(what: &str) -> Option<String> {
         .await
         .expect("connect to the test PostgreSQL");
     tokio::spawn(conn);
-    let schema = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
+    drop_stale_schemas(&client).await;
+    let schema = format!("sm_test_{}_{}", unix_now(), uuid::Uuid::new_v4().simple());
     client
         .batch_execute(&format!("CREATE SCHEMA {schema}"))
         .await
@@ -32,4 +33,41 @@ pub async fn client(url: &str) -> tokio_postgres::Client {
         .expect("connect to the test PostgreSQL");
     tokio::spawn(conn);
     client
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs()
+}
+
+/// Drops the schemas of earlier test runs. A test cannot drop its own when it ends (its
+/// store may still hold connections, and a failed test should leave its data to look at),
+/// so each new one clears those older than an hour: without it, every local `cargo test`
+/// against one cluster leaves a few dozen schemas behind for good.
+async fn drop_stale_schemas(client: &tokio_postgres::Client) {
+    let names = client
+        .query(
+            r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sm\_test\_%'",
+            &[],
+        )
+        .await
+        .expect("list the test schemas");
+    let cutoff = unix_now().saturating_sub(3600);
+    for row in names {
+        let name: String = row.get(0);
+        // `sm_test_<unix seconds>_<uuid>`; an older name without the time is stale too.
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0);
+        if created < cutoff {
+            // Another test may be dropping the same schema at this moment: not an error.
+            let _ = client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await;
+        }
+    }
 }
