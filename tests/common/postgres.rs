@@ -12,10 +12,7 @@ pub async fn schema_url(what: &str) -> Option<String> {
         eprintln!("\n*** SKIPPED: {what} on PostgreSQL needs SPLITMARK_TEST_POSTGRES_URL (see scripts/ci-postgres.sh) ***\n");
         return None;
     };
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test PostgreSQL");
-    tokio::spawn(conn);
+    let client = client(&base).await;
     drop_stale_schemas(&client).await;
     let schema = format!("sm_test_{}_{}", unix_now(), uuid::Uuid::new_v4().simple());
     client

@@ -14,16 +14,23 @@ pub const TOKEN: &str = "t";
 /// reads the first line it prints; returns the child and the `http://host:port` it listens on.
 pub fn spawn_listening(cmd: &mut Command) -> (Child, String) {
     let mut child = cmd.spawn().unwrap();
+    let addr = listening_address(&mut child, String::new);
+    (child, format!("http://{addr}"))
+}
+
+/// The `host:port` from the first line a just-started server prints on its stdout; `context`
+/// gives what else the failure message shows.
+fn listening_address(child: &mut Child, context: impl FnOnce() -> String) -> String {
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert!(
-        line.contains("http://"),
-        "the server did not start: {line:?}"
+        line.contains("listening on http://"),
+        "the server did not start: {line:?}{}",
+        context()
     );
-    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
-    (child, format!("http://{addr}"))
+    line.trim().rsplit("http://").next().unwrap().to_owned()
 }
 
 /// A running `splitmark capture`; killed (SIGKILL) on drop.
@@ -38,11 +45,19 @@ pub struct CaptureProcess {
 impl CaptureProcess {
     /// Starts `splitmark capture` over `site` (built, for the manifest) on `db`.
     pub fn start(site: &Site, db: &str) -> CaptureProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_splitmark"))
-            .args(["capture", "--root"])
-            .arg(site.root())
-            .args(["--bind", "127.0.0.1:0", "--db", db])
-            .env("SPLITMARK_ADMIN_TOKEN", TOKEN)
+        CaptureProcess::spawn(
+            Command::new(env!("CARGO_BIN_EXE_splitmark"))
+                .args(["capture", "--root"])
+                .arg(site.root())
+                .args(["--bind", "127.0.0.1:0", "--db", db])
+                .env("SPLITMARK_ADMIN_TOKEN", TOKEN),
+        )
+    }
+
+    /// Spawns `cmd` (a `splitmark capture … --bind 127.0.0.1:0`), collecting its standard
+    /// error, and waits for the address it listens on.
+    pub fn spawn(cmd: &mut Command) -> CaptureProcess {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -56,22 +71,13 @@ impl CaptureProcess {
                 sink.lock().unwrap().push(line);
             }
         });
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let mut p = CaptureProcess {
-            child,
-            addr: String::new(),
-            log,
-        };
-        assert!(
-            line.contains("listening on http://"),
-            "the server did not start: {line:?}, log {:?}",
-            p.log.lock().unwrap()
-        );
-        p.addr = line.trim().rsplit("http://").next().unwrap().to_owned();
-        p
+        let addr = listening_address(&mut child, || format!(", log {:?}", log.lock().unwrap()));
+        CaptureProcess { child, addr, log }
+    }
+
+    /// Whether a line of its log so far contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
     }
 
     /// `http://host:port`.
