@@ -188,7 +188,7 @@ pub(super) async fn latest_by_email(
         .map_err(db_err)?;
     Ok(rows
         .iter()
-        .map(super::lead_from_row)
+        .map(super::leads::lead_from_row)
         .filter_map(|l| l.lead.email.clone().map(|e| (e, l)))
         .collect())
 }
@@ -205,7 +205,7 @@ pub(super) async fn uncontacted(
         )
         .await
         .map_err(db_err)?;
-    Ok(rows.iter().map(super::lead_from_row).collect())
+    Ok(rows.iter().map(super::leads::lead_from_row).collect())
 }
 
 pub(super) async fn contact_samples(

@@ -6,7 +6,8 @@
 
 use super::super::retention::{LeadScope, PageValue};
 use super::super::*;
-use super::{lead_from_row, unavailable};
+use super::leads::lead_from_row;
+use super::unavailable;
 use tokio_postgres::types::ToSql;
 
 /// Rows deleted per transaction.
