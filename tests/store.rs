@@ -282,7 +282,7 @@ impl WriteLock {
             .unwrap();
         tokio::spawn(conn);
         client
-            .batch_execute("BEGIN; LOCK TABLE exposures IN EXCLUSIVE MODE")
+            .batch_execute("BEGIN; LOCK TABLE exposures, leads IN EXCLUSIVE MODE")
             .await
             .unwrap();
         WriteLock::Pg(client)
@@ -330,6 +330,89 @@ async fn queued_beacons_are_bounded_and_committed_on_close(url: String) {
     );
 }
 
+/// Makes the database refuse every lead of the form `bad`, as a broken row would be refused.
+async fn refuse_form_bad(url: &str) {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON leads WHEN NEW.form = 'bad'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+            .unwrap();
+        return;
+    }
+    pg::client(url)
+        .await
+        .batch_execute(
+            "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.form = 'bad' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER refuse BEFORE INSERT ON leads FOR EACH ROW EXECUTE FUNCTION refuse_bad();",
+        )
+        .await
+        .unwrap();
+}
+
+/// Submits `leads` at once while another connection holds the write lock, so they queue up
+/// and are written in groups once it is released.
+async fn submit_while_locked(
+    s: &std::sync::Arc<dyn store::Store>,
+    url: &str,
+    leads: Vec<NewLead>,
+) -> Vec<store::StoreResult<store::LeadReceipt>> {
+    let lock = WriteLock::take(url).await;
+    let all = tokio::spawn({
+        let s = s.clone();
+        async move { futures_util::future::join_all(leads.into_iter().map(|l| s.insert_lead(l))).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!all.is_finished(), "the leads wait for the write lock");
+    lock.release().await;
+    all.await.unwrap()
+}
+
+async fn leads_commit_in_groups_and_a_failing_lead_fails_alone(url: String) {
+    let s = store::open(&url).await.unwrap();
+    refuse_form_bad(&url).await;
+    // Twenty leads, two of them the same submission: fewer commits than leads, and the repeat
+    // inside a group is still a duplicate of the first.
+    let mut burst: Vec<NewLead> = (0..19)
+        .map(|i| lead("demo", &format!("g{i}"), &format!("g{i}")))
+        .collect();
+    burst.push(lead("demo", "g3", "g3"));
+    let receipts: Vec<_> = submit_while_locked(&s, &url, burst)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(receipts[..19].iter().all(|r| !r.duplicate));
+    assert!(
+        receipts[19].duplicate,
+        "the repeat in the group is a duplicate"
+    );
+    assert_eq!(receipts[19].id, receipts[3].id);
+    let commits = s.commit_stats().commits;
+    assert!(commits < 19, "19 leads took {commits} commits: not grouped");
+    // One lead the database refuses, among healthy ones written in the same group.
+    let mut mixed: Vec<NewLead> = (0..9)
+        .map(|i| lead("demo", &format!("m{i}"), &format!("m{i}")))
+        .collect();
+    mixed.insert(4, lead("bad", "mb", "mb"));
+    let answers = submit_while_locked(&s, &url, mixed).await;
+    for (i, a) in answers.iter().enumerate() {
+        match (i, a) {
+            (4, Err(e)) => assert!(e.to_string().contains("refused"), "{e}"),
+            (4, Ok(r)) => panic!("the refused lead was acknowledged: {r:?}"),
+            (_, a) => assert!(matches!(a, Ok(r) if !r.duplicate), "lead {i}: {a:?}"),
+        }
+    }
+    assert_eq!(
+        s.count_leads(&LeadQuery::default()).await.unwrap(),
+        19 + 9,
+        "every healthy lead is stored once, the refused one not at all"
+    );
+}
+
 #[tokio::test]
 async fn unknown_database_urls_are_refused() {
     let e = store::open("mysql://x").await.err().unwrap().to_string();
@@ -363,4 +446,5 @@ on_both_stores!(
     funnel_groups_leads_by_day_source_and_campaign,
     reopening_keeps_data_and_close_flushes,
     queued_beacons_are_bounded_and_committed_on_close,
+    leads_commit_in_groups_and_a_failing_lead_fails_alone,
 );

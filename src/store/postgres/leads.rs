@@ -1,17 +1,26 @@
 //! Leads on PostgreSQL: the write with its cross-instance dedupe, the listing and the row
 //! mapping the other modules read leads with.
 
+use super::super::metrics::CommitMetrics;
 use super::super::*;
-use super::{deliveries, unavailable, PgStore};
+use super::{deliveries, unavailable};
+use deadpool_postgres::Pool;
 use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 
-/// Serialises writers of one dedupe key across instances, until the transaction ends.
-const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
+/// Serialises writers of the same dedupe keys across instances, until the transaction ends:
+/// one lock per key, taken in the order of the array (a function scan of `unnest` yields the
+/// elements in order). Every group passes its keys sorted, so two groups that share keys take
+/// them in the same order and one waits for the other. (Two different keys whose hashes collide
+/// could still cross; PostgreSQL then aborts one group as a deadlock, and its leads are written
+/// again one by one.)
+const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::TEXT[]) AS k";
 
 /// The lead, unless an earlier one with the same dedupe key is inside the window: one row back,
 /// the earlier lead's (`duplicate` true) or the new one's. One statement, so the check and the
-/// insert see one snapshot, taken after the lock of the statement before it was granted.
+/// insert see one snapshot, taken after the locks of the statement before it were granted; a
+/// later statement of the same group sees this one's row.
 /// Parameters 1–26 are the lead's columns, 27 the window's start.
 const STORE_LEAD_SQL: &str = "WITH earlier AS (
         SELECT id, qualified FROM leads WHERE dedupe_key = $24 AND received_ms >= $27::BIGINT ORDER BY received_ms LIMIT 1
@@ -30,94 +39,189 @@ const STORE_LEAD_SQL: &str = "WITH earlier AS (
 const IMPLIED_EXPOSURE_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 0, $5)
      ON CONFLICT (experiment, visitor) DO NOTHING";
 
-/// Stores a lead, or answers with the earlier one its dedupe key names.
-pub(super) async fn insert(
-    store: &PgStore,
-    lead: NewLead,
-    outbox: Option<Outbox>,
-) -> StoreResult<LeadReceipt> {
-    let started = Instant::now();
-    let mut client = store.pool.get().await.map_err(unavailable)?;
+/// Most leads written in one transaction.
+const GROUP: usize = 256;
+
+/// Group writers per store: while one group commits, the next forms and the one after waits
+/// for a connection, so PostgreSQL always has work and no lead waits for more than one commit.
+pub(super) const WRITERS: usize = 4;
+
+/// A lead waiting for its group's commit, and where its answer goes.
+pub(super) struct Job {
+    pub lead: NewLead,
+    pub outbox: Option<Outbox>,
+    pub reply: oneshot::Sender<StoreResult<LeadReceipt>>,
+}
+
+/// The leads' queue, shared by the [`WRITERS`]: each takes whatever is waiting as one group.
+pub(super) type Queue = Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>;
+
+/// Writes queued leads in groups, one transaction each, and answers each lead after its
+/// group committed. A group that fails is written again lead by lead, so one bad lead (or a
+/// deadlock) fails alone. Ends when the store closes the queue, after writing what was sent.
+pub(super) async fn lead_writer(pool: Pool, metrics: Arc<CommitMetrics>, queue: Queue) {
+    let mut jobs = Vec::with_capacity(GROUP);
+    loop {
+        // The lock is held only while waiting: the next writer takes the next group.
+        if queue.lock().await.recv_many(&mut jobs, GROUP).await == 0 {
+            return;
+        }
+        let started = Instant::now();
+        match write_group(&pool, &jobs).await {
+            Ok(receipts) => {
+                metrics.observe(started.elapsed().as_secs_f64(), jobs.len());
+                for (job, receipt) in jobs.drain(..).zip(receipts) {
+                    let _ = job.reply.send(Ok(receipt));
+                }
+            }
+            Err(e) if jobs.len() == 1 => {
+                let _ = jobs.remove(0).reply.send(Err(e));
+            }
+            Err(_) => {
+                let alone = jobs.iter().map(|job| async {
+                    let started = Instant::now();
+                    let one = write_group(&pool, std::slice::from_ref(job)).await;
+                    if one.is_ok() {
+                        metrics.observe(started.elapsed().as_secs_f64(), 1);
+                    }
+                    one.map(|mut r| r.remove(0))
+                });
+                let answers = futures_util::future::join_all(alone).await;
+                for (job, answer) in jobs.drain(..).zip(answers) {
+                    let _ = job.reply.send(answer);
+                }
+            }
+        }
+    }
+}
+
+/// A lead with its stored text formatted and its id chosen.
+struct Row<'a> {
+    lead: &'a NewLead,
+    id: String,
+    received_at: String,
+    ms: i64,
+    since: i64,
+    answers: String,
+    flag: Option<&'static str>,
+    confirmation: Option<&'static str>,
+    deliveries: &'a [NewDelivery],
+}
+
+impl<'a> Row<'a> {
+    fn new(job: &'a Job) -> StoreResult<Row<'a>> {
+        let lead = &job.lead;
+        let ms = lead.received_at.timestamp_millis();
+        let (id, deliveries) = match &job.outbox {
+            Some(o) => (o.lead_id.clone(), o.deliveries.as_slice()),
+            None => (uuid::Uuid::now_v7().to_string(), &[][..]),
+        };
+        Ok(Row {
+            lead,
+            id,
+            received_at: lead.received_at.to_rfc3339(),
+            ms,
+            since: ms - DEDUPE_WINDOW_SECS * 1000,
+            // The map serialises as the object it is; no copy of it is needed.
+            answers: serde_json::to_string(&lead.answers)
+                .map_err(|e| StoreError::Database(e.to_string()))?,
+            flag: lead.attribution_flag.map(AttributionFlag::as_str),
+            confirmation: lead.confirmation.map(Confirmation::as_str),
+            deliveries,
+        })
+    }
+
+    /// The parameters of [`STORE_LEAD_SQL`].
+    fn params(&self) -> [&(dyn ToSql + Sync); 27] {
+        let lead = self.lead;
+        [
+            &self.id,
+            &self.received_at,
+            &self.ms,
+            &lead.form,
+            &self.answers,
+            &lead.email,
+            &lead.experiment,
+            &lead.variant,
+            &self.flag,
+            &lead.visitor,
+            &lead.page,
+            &lead.referrer,
+            &lead.utm.source,
+            &lead.utm.medium,
+            &lead.utm.campaign,
+            &lead.utm.term,
+            &lead.utm.content,
+            &lead.user_agent,
+            &lead.ip_hash,
+            &lead.score,
+            &lead.qualified,
+            &lead.spam_reason,
+            &lead.consent,
+            &lead.dedupe_key,
+            &self.confirmation,
+            &lead.form_version,
+            &self.since,
+        ]
+    }
+}
+
+/// Writes a group in one transaction: the dedupe keys' locks, then each lead in arrival order
+/// (a lead sees the rows of those before it, so a repeat inside the group is a duplicate), then
+/// what each new lead brings along, then the commit. Every step's statements are pipelined, so
+/// a group of any size costs the round trips of one lead.
+async fn write_group(pool: &Pool, jobs: &[Job]) -> StoreResult<Vec<LeadReceipt>> {
+    let rows = jobs.iter().map(Row::new).collect::<StoreResult<Vec<_>>>()?;
+    let mut client = pool.get().await.map_err(unavailable)?;
     let tx = client.transaction().await.map_err(db_err)?;
     // Prepared once per pooled connection: a statement passed as text is parsed and
     // described in a round trip of its own before every execution.
     let lock = tx.prepare_cached(LOCK_SQL).await.map_err(db_err)?;
     let store_lead = tx.prepare_cached(STORE_LEAD_SQL).await.map_err(db_err)?;
-    let ms = lead.received_at.timestamp_millis();
-    let since = ms - DEDUPE_WINDOW_SECS * 1000;
-    let (id, outbox) = match outbox {
-        Some(o) => (o.lead_id, o.deliveries),
-        None => (uuid::Uuid::now_v7().to_string(), Vec::new()),
-    };
-    // The map serialises as the object it is; no copy of it is needed.
-    let answers =
-        serde_json::to_string(&lead.answers).map_err(|e| StoreError::Database(e.to_string()))?;
-    let flag = lead.attribution_flag.map(AttributionFlag::as_str);
-    let received_at = lead.received_at.to_rfc3339();
-    let confirmation = lead.confirmation.map(Confirmation::as_str);
-    let params: [&(dyn ToSql + Sync); 27] = [
-        &id,
-        &received_at,
-        &ms,
-        &lead.form,
-        &answers,
-        &lead.email,
-        &lead.experiment,
-        &lead.variant,
-        &flag,
-        &lead.visitor,
-        &lead.page,
-        &lead.referrer,
-        &lead.utm.source,
-        &lead.utm.medium,
-        &lead.utm.campaign,
-        &lead.utm.term,
-        &lead.utm.content,
-        &lead.user_agent,
-        &lead.ip_hash,
-        &lead.score,
-        &lead.qualified,
-        &lead.spam_reason,
-        &lead.consent,
-        &lead.dedupe_key,
-        &confirmation,
-        &lead.form_version,
-        &since,
-    ];
-    // The lock and the lead in one round trip: tokio-postgres sends pipelined requests in
-    // the order they are first polled, and PostgreSQL runs them in that order, so the
-    // dedupe check starts only once the lock is held. Over a network each round trip is
-    // the larger part of a lead's time; this is two fewer than lock, look, insert.
-    let key: [&(dyn ToSql + Sync); 1] = [&lead.dedupe_key];
-    let (locked, stored) =
-        tokio::join!(tx.execute(&lock, &key), tx.query_one(&store_lead, &params));
+    let mut keys: Vec<&str> = jobs.iter().map(|j| j.lead.dedupe_key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // tokio-postgres sends pipelined requests in the order they are first polled, and
+    // PostgreSQL runs them in that order: the locks first, then the leads in arrival order.
+    let (t, st) = (&tx, &store_lead);
+    let key_list: [&(dyn ToSql + Sync); 1] = [&keys];
+    let (locked, stored) = tokio::join!(
+        tx.execute(&lock, &key_list),
+        futures_util::future::try_join_all(
+            rows.iter()
+                .map(|r| async move { t.query_one(st, &r.params()).await })
+        )
+    );
     locked.map_err(db_err)?;
     let stored = stored.map_err(db_err)?;
-    if stored.get::<_, bool>(2) {
-        tx.commit().await.map_err(db_err)?;
-        return Ok(LeadReceipt {
-            id: stored.get(0),
-            duplicate: true,
-            qualified: stored.get(1),
+    let receipts: Vec<LeadReceipt> = stored
+        .iter()
+        .map(|s| LeadReceipt {
+            id: s.get(0),
+            qualified: s.get(1),
+            duplicate: s.get(2),
+        })
+        .collect();
+    let implied = tx
+        .prepare_cached(IMPLIED_EXPOSURE_SQL)
+        .await
+        .map_err(db_err)?;
+    let implied = &implied;
+    let extras = rows
+        .iter()
+        .zip(&receipts)
+        .filter(|(_, r)| !r.duplicate)
+        .map(|(row, _)| async move {
+            if let Some((exp, var, vis)) = row.lead.implied_exposure() {
+                t.execute(implied, &[&exp, &vis, &var, &row.ms, &row.lead.page])
+                    .await
+                    .map_err(db_err)?;
+            }
+            deliveries::insert(t, &row.id, row.ms, row.deliveries).await
         });
-    }
-    if let Some((exp, var, vis)) = lead.implied_exposure() {
-        let implied = tx
-            .prepare_cached(IMPLIED_EXPOSURE_SQL)
-            .await
-            .map_err(db_err)?;
-        tx.execute(&implied, &[&exp, &vis, &var, &ms, &lead.page])
-            .await
-            .map_err(db_err)?;
-    }
-    deliveries::insert(&tx, &id, ms, &outbox).await?;
+    futures_util::future::try_join_all(extras).await?;
     tx.commit().await.map_err(db_err)?;
-    store.observe(started);
-    Ok(LeadReceipt {
-        id,
-        duplicate: false,
-        qualified: lead.qualified,
-    })
+    Ok(receipts)
 }
 
 fn lead_filter(q: &LeadQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {

@@ -1,11 +1,14 @@
 //! The networked store: PostgreSQL, for many stateless capture instances behind a load
 //! balancer.
 //!
-//! Each write is one transaction on a pooled connection; PostgreSQL's own group commit makes a
-//! writer thread unnecessary here. Deduplication must hold across instances, so the writer
-//! takes a transaction-scoped advisory lock on a hash of the dedupe key before looking for an
-//! earlier lead: two instances receiving the same submission serialise on that lock, and the
-//! second sees the first's row. (A unique index on the key cannot express "within 5 minutes".)
+//! Leads are written in groups (`leads.rs`): whatever leads are waiting go into one
+//! transaction, its statements pipelined on one connection, and each is answered after that
+//! transaction committed, as on SQLite; a few group writers keep one group committing while the
+//! next forms. Beacons likewise (`beacons.rs`); other writes are one transaction each on a
+//! pooled connection. Deduplication must hold across instances, so a group first takes a
+//! transaction-scoped advisory lock on a hash of each dedupe key before looking for earlier
+//! leads: two instances receiving the same submission serialise on that lock, and the second
+//! sees the first's row. (A unique index on the key cannot express "within 5 minutes".)
 
 use super::metrics::CommitMetrics;
 use super::queue::{BeaconQueue, Slot};
@@ -33,6 +36,9 @@ pub struct PgStore {
     /// Queued beacons go to [`beacons::beacon_writer`]; taken (closed) by [`Store::close`].
     beacon_tx: std::sync::Mutex<Option<mpsc::UnboundedSender<(Exposure, Slot)>>>,
     beacon_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Leads go to the [`leads::lead_writer`]s; taken (closed) by [`Store::close`].
+    lead_tx: std::sync::Mutex<Option<mpsc::UnboundedSender<leads::Job>>>,
+    lead_tasks: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     config: tokio_postgres::Config,
     signal: Arc<tokio::sync::Notify>,
     listening: std::sync::Once,
@@ -61,12 +67,25 @@ impl PgStore {
         let metrics = Arc::new(CommitMetrics::default());
         let (beacon_tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(beacons::beacon_writer(pool.clone(), metrics.clone(), rx));
+        let (lead_tx, rx) = mpsc::unbounded_channel();
+        let queue: leads::Queue = Arc::new(tokio::sync::Mutex::new(rx));
+        let lead_tasks = (0..leads::WRITERS)
+            .map(|_| {
+                tokio::spawn(leads::lead_writer(
+                    pool.clone(),
+                    metrics.clone(),
+                    queue.clone(),
+                ))
+            })
+            .collect();
         let store = PgStore {
             pool,
             metrics,
             beacons: Arc::default(),
             beacon_tx: std::sync::Mutex::new(Some(beacon_tx)),
             beacon_task: tokio::sync::Mutex::new(Some(task)),
+            lead_tx: std::sync::Mutex::new(Some(lead_tx)),
+            lead_tasks: tokio::sync::Mutex::new(lead_tasks),
             config,
             signal: Arc::default(),
             listening: std::sync::Once::new(),
@@ -100,7 +119,22 @@ impl Store for PgStore {
         lead: NewLead,
         outbox: Option<Outbox>,
     ) -> StoreResult<LeadReceipt> {
-        leads::insert(self, lead, outbox).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        {
+            let guard = self.lead_tx.lock().expect("lead queue");
+            let tx = guard
+                .as_ref()
+                .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+            tx.send(leads::Job {
+                lead,
+                outbox,
+                reply,
+            })
+            .map_err(|_| StoreError::Unavailable("the lead writer has stopped".into()))?;
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the lead writer has stopped".into()))?
     }
 
     async fn record_exposure(&self, e: Exposure) -> StoreResult<ExposureReceipt> {
@@ -402,10 +436,14 @@ impl Store for PgStore {
     }
 
     async fn close(&self) -> StoreResult<()> {
-        // Leads and erasures committed before they were answered; queued beacons are written
-        // now, then the connections are dropped.
+        // Erasures committed before they were answered; queued beacons and the leads still
+        // waiting for their group are written now, then the connections are dropped.
         drop(self.beacon_tx.lock().expect("beacon queue").take());
+        drop(self.lead_tx.lock().expect("lead queue").take());
         if let Some(task) = self.beacon_task.lock().await.take() {
+            let _ = task.await;
+        }
+        for task in self.lead_tasks.lock().await.drain(..) {
             let _ = task.await;
         }
         self.pool.close();
