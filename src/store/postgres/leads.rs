@@ -42,9 +42,11 @@ const IMPLIED_EXPOSURE_SQL: &str = "INSERT INTO exposures (experiment, visitor, 
 /// Most leads written in one transaction.
 const GROUP: usize = 256;
 
-/// Group writers per store: while one group commits, the next forms and the one after waits
-/// for a connection, so PostgreSQL always has work and no lead waits for more than one commit.
-pub(super) const WRITERS: usize = 4;
+/// Group writers per store: while one group is written and committed, the next forms, so
+/// PostgreSQL always has work and a lead waits for at most the commit before its own. More
+/// writers make smaller groups: with 64 clients on two vCPUs, 8 writers stored a fifth fewer
+/// leads per second than 2 and doubled the p99 (`docs/performance.md`).
+pub(super) const WRITERS: usize = 2;
 
 /// A lead waiting for its group's commit, and where its answer goes.
 pub(super) struct Job {
