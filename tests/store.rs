@@ -330,6 +330,37 @@ async fn queued_beacons_are_bounded_and_committed_on_close(url: String) {
     );
 }
 
+async fn queued_repeats_count_as_views_and_keep_the_first_variant(url: String) {
+    let s = store::open(&url).await.unwrap();
+    // An exposure implied by a lead (0 views) and beacons queued behind a held write lock, so
+    // they are written as one group: repeats of a visitor inside the group and across groups.
+    let mut implied = attributed("q0", "b", false);
+    implied.page = Some("/lp/".into());
+    s.insert_lead(implied).await.unwrap();
+    let lock = WriteLock::take(&url).await;
+    for (v, variant) in [
+        ("q1", "a"),
+        ("q2", "b"),
+        ("q1", "b"),
+        ("q0", "a"),
+        ("q1", "a"),
+    ] {
+        s.queue_exposure(exposure(v, variant), 100).unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    lock.release().await;
+    s.queue_exposure(exposure("q2", "a"), 100).unwrap();
+    s.close().await.unwrap();
+    let again = store::open(&url).await.unwrap();
+    let counts = again.experiment_counts("hero", "demo").await.unwrap();
+    let seen: Vec<_> = counts
+        .iter()
+        .map(|c| (c.variant.as_str(), c.visitors, c.views))
+        .collect();
+    // q1: first a, 3 views. q2: first b, 2 views. q0: first b (from the lead), 1 view.
+    assert_eq!(seen, [("a", 1, 3), ("b", 2, 3)]);
+}
+
 /// Makes the database refuse every lead of the form `bad`, as a broken row would be refused.
 async fn refuse_form_bad(url: &str) {
     if let Some(path) = url.strip_prefix("sqlite:") {
@@ -447,4 +478,5 @@ on_both_stores!(
     reopening_keeps_data_and_close_flushes,
     queued_beacons_are_bounded_and_committed_on_close,
     leads_commit_in_groups_and_a_failing_lead_fails_alone,
+    queued_repeats_count_as_views_and_keep_the_first_variant,
 );

@@ -5,17 +5,17 @@
 use super::super::metrics::CommitMetrics;
 use super::super::queue::{Slot, BEACON_WINDOW};
 use super::super::{db_err, Exposure, StoreError, StoreResult};
-use super::{unavailable, EXPOSURE_SQL};
+use super::unavailable;
 use deadpool_postgres::Pool;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
-/// Most queued beacons written in one transaction.
+/// Most queued beacons written in one statement.
 const BEACON_BATCH: usize = 512;
 
-/// Commits queued beacons in groups: whatever is waiting goes into one transaction, its
-/// statements pipelined on one connection. Ends when the store closes the queue, after
+/// Commits queued beacons in groups: whatever is waiting goes into one statement (one row
+/// per visitor, see [`fold`]). Ends when the store closes the queue, after
 /// writing everything sent before.
 pub(super) async fn beacon_writer(
     pool: Pool,
@@ -94,18 +94,102 @@ impl From<tokio_postgres::Error> for Failure {
     }
 }
 
+/// A group's beacons, one row per visitor: what a run of one upsert per beacon, in arrival
+/// order, would leave in the row. The first beacon's variant, time and page; the last one's
+/// time; one view each.
+#[derive(Debug, Default, PartialEq)]
+struct Folded<'a> {
+    experiment: Vec<&'a str>,
+    visitor: Vec<&'a str>,
+    variant: Vec<&'a str>,
+    first_ms: Vec<i64>,
+    last_ms: Vec<i64>,
+    views: Vec<i64>,
+    page: Vec<Option<&'a str>>,
+}
+
+/// Folds rows sorted by visitor (a stable sort, so each visitor's beacons are in arrival
+/// order). One statement cannot upsert a row twice, so repeats are folded first.
+fn fold<'a>(rows: &[(&'a Exposure, i64)]) -> Folded<'a> {
+    let mut f = Folded::default();
+    for (e, ms) in rows {
+        let repeat = f.visitor.last() == Some(&e.visitor.as_str())
+            && f.experiment.last() == Some(&e.experiment.as_str());
+        if repeat {
+            *f.last_ms.last_mut().expect("a row") = *ms;
+            *f.views.last_mut().expect("a row") += 1;
+            continue;
+        }
+        f.experiment.push(&e.experiment);
+        f.visitor.push(&e.visitor);
+        f.variant.push(&e.variant);
+        f.first_ms.push(*ms);
+        f.last_ms.push(*ms);
+        f.views.push(1);
+        f.page.push(e.page.as_deref());
+    }
+    f
+}
+
+/// A group's beacons in one statement: new visitors are inserted, known ones counted; the
+/// rows are taken in the arrays' (key) order. The first variant sticks, as in [`EXPOSURE_SQL`](super::EXPOSURE_SQL).
+const GROUP_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page)
+     SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[])
+     ON CONFLICT (experiment, visitor) DO UPDATE SET views = exposures.views + EXCLUDED.views, last_ms = EXCLUDED.last_ms";
+
 async fn write_sorted(pool: &Pool, rows: &[(&Exposure, i64)]) -> Result<(), Failure> {
-    let mut client = pool
+    let f = fold(rows);
+    let client = pool
         .get()
         .await
         .map_err(|e| Failure::Pool(unavailable(e)))?;
-    let tx = client.transaction().await?;
-    let stmt = tx.prepare_cached(EXPOSURE_SQL).await?;
-    let (t, st) = (&tx, &stmt);
-    futures_util::future::try_join_all(rows.iter().map(|(e, ms)| async move {
-        t.query_one(st, &[&e.experiment, &e.visitor, &e.variant, ms, &e.page])
-            .await
-    }))
-    .await?;
-    Ok(tx.commit().await?)
+    // One statement is one transaction: the whole group commits or none of it.
+    let stmt = client.prepare_cached(GROUP_SQL).await?;
+    client
+        .execute(
+            &stmt,
+            &[
+                &f.experiment,
+                &f.visitor,
+                &f.variant,
+                &f.first_ms,
+                &f.last_ms,
+                &f.views,
+                &f.page,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beacon(visitor: &str, variant: &str) -> Exposure {
+        Exposure {
+            experiment: "hero".into(),
+            variant: variant.into(),
+            visitor: visitor.into(),
+            page: Some(format!("/{variant}/")),
+            at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn repeats_fold_into_the_first_beacon_with_a_view_each() {
+        let (a, b, c, d) = (
+            beacon("v1", "a"),
+            beacon("v1", "b"),
+            beacon("v1", "a"),
+            beacon("v2", "b"),
+        );
+        let rows = [(&a, 10), (&b, 20), (&c, 15), (&d, 30)];
+        let f = fold(&rows);
+        assert_eq!(f.visitor, ["v1", "v2"]);
+        assert_eq!(f.variant, ["a", "b"], "the first variant sticks");
+        assert_eq!(f.page, [Some("/a/"), Some("/b/")]);
+        assert_eq!((f.first_ms, f.last_ms), (vec![10, 30], vec![15, 30]));
+        assert_eq!(f.views, [3, 1]);
+    }
 }
