@@ -411,6 +411,10 @@ async fn leads_commit_in_groups_and_a_failing_lead_fails_alone(url: String) {
         .map(|i| lead("demo", &format!("g{i}"), &format!("g{i}")))
         .collect();
     burst.push(lead("demo", "g3", "g3"));
+    // And one that repeats a lead stored before the group.
+    let before = s.insert_lead(lead("demo", "pre", "pre")).await.unwrap();
+    burst.push(lead("demo", "pre", "pre"));
+    let commits_before = s.commit_stats().commits;
     let receipts: Vec<_> = submit_while_locked(&s, &url, burst)
         .await
         .into_iter()
@@ -422,8 +426,12 @@ async fn leads_commit_in_groups_and_a_failing_lead_fails_alone(url: String) {
         "the repeat in the group is a duplicate"
     );
     assert_eq!(receipts[19].id, receipts[3].id);
-    let commits = s.commit_stats().commits;
-    assert!(commits < 19, "19 leads took {commits} commits: not grouped");
+    assert!(receipts[20].duplicate && receipts[20].id == before.id);
+    let commits = s.commit_stats().commits - commits_before;
+    assert!(
+        commits < 19,
+        "19 new leads took {commits} commits: not grouped"
+    );
     // One lead the database refuses, among healthy ones written in the same group.
     let mut mixed: Vec<NewLead> = (0..9)
         .map(|i| lead("demo", &format!("m{i}"), &format!("m{i}")))
@@ -439,7 +447,7 @@ async fn leads_commit_in_groups_and_a_failing_lead_fails_alone(url: String) {
     }
     assert_eq!(
         s.count_leads(&LeadQuery::default()).await.unwrap(),
-        19 + 9,
+        1 + 19 + 9,
         "every healthy lead is stored once, the refused one not at all"
     );
 }

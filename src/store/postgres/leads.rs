@@ -17,23 +17,40 @@ use tokio_postgres::types::ToSql;
 /// again one by one.)
 const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::TEXT[]) AS k";
 
-/// The lead, unless an earlier one with the same dedupe key is inside the window: one row back,
-/// the earlier lead's (`duplicate` true) or the new one's. One statement, so the check and the
-/// insert see one snapshot, taken after the locks of the statement before it were granted; a
-/// later statement of the same group sees this one's row.
-/// Parameters 1–26 are the lead's columns, 27 the window's start.
-const STORE_LEAD_SQL: &str = "WITH earlier AS (
-        SELECT id, qualified FROM leads WHERE dedupe_key = $24 AND received_ms >= $27::BIGINT ORDER BY received_ms LIMIT 1
+/// A group of leads in one statement, with the answers a look-up and insert per lead in arrival
+/// order would give: a lead with an earlier one inside its window is that one's duplicate; of the
+/// others, the first of each dedupe key is stored and its repeats are its duplicates. (A lead
+/// whose window reaches an older lead that a repeat's later window no longer reaches is a
+/// duplicate, and the repeat is stored: the same as one by one.) The look-ups read the snapshot
+/// taken after the locks of the statement before were granted. Parameters 1–26 are arrays of
+/// the leads' columns, 27 the window in milliseconds; one row back per lead, in order.
+const STORE_LEADS_SQL: &str = "WITH input AS (
+        SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[],
+                $10::TEXT[], $11::TEXT[], $12::TEXT[], $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::TEXT[], $18::TEXT[], $19::TEXT[],
+                $20::BIGINT[], $21::BOOLEAN[], $22::TEXT[], $23::TEXT[], $24::TEXT[], $25::TEXT[], $26::TEXT[])
+            WITH ORDINALITY AS i (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page,
+                referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason,
+                consent, dedupe_key, confirmation, form_version, ord)
+    ), earlier AS (
+        SELECT i.ord, e.id, e.qualified FROM input i CROSS JOIN LATERAL (
+            SELECT id, qualified FROM leads l WHERE l.dedupe_key = i.dedupe_key AND l.received_ms >= i.received_ms - $27::BIGINT
+            ORDER BY l.received_ms LIMIT 1) e
+    ), firsts AS (
+        SELECT DISTINCT ON (dedupe_key) * FROM input i WHERE NOT EXISTS (SELECT 1 FROM earlier e WHERE e.ord = i.ord)
+        ORDER BY dedupe_key, ord
     ), stored AS (
         INSERT INTO leads (id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
                 utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key,
                 confirmation, form_version)
-        SELECT $1, $2, $3::BIGINT, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::BIGINT, $21::BOOLEAN, $22, $23, $24, $25, $26
-        WHERE NOT EXISTS (SELECT 1 FROM earlier)
-        RETURNING id, qualified
+        SELECT id, received_at, received_ms, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer,
+                utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key,
+                confirmation, form_version
+        FROM firsts ORDER BY ord
+        RETURNING id, qualified, dedupe_key
     )
-    SELECT id, qualified, TRUE AS duplicate FROM earlier
-    UNION ALL SELECT id, qualified, FALSE FROM stored";
+    SELECT COALESCE(e.id, s.id), COALESCE(e.qualified, s.qualified), s.id IS DISTINCT FROM i.id
+    FROM input i LEFT JOIN earlier e ON e.ord = i.ord LEFT JOIN stored s ON e.ord IS NULL AND s.dedupe_key = i.dedupe_key
+    ORDER BY i.ord";
 
 /// The exposure a submission implies (0 views), unless the visitor already has one.
 const IMPLIED_EXPOSURE_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 0, $5)
@@ -97,13 +114,102 @@ pub(super) async fn lead_writer(pool: Pool, metrics: Arc<CommitMetrics>, queue: 
     }
 }
 
+/// A lead's answer from its row of [`STORE_LEADS_SQL`]; a row that does not read as one is an
+/// error of the group (written again lead by lead), never a panic of its writer.
+fn receipt(row: &tokio_postgres::Row) -> StoreResult<LeadReceipt> {
+    Ok(LeadReceipt {
+        id: row.try_get(0).map_err(db_err)?,
+        qualified: row.try_get(1).map_err(db_err)?,
+        duplicate: row.try_get(2).map_err(db_err)?,
+    })
+}
+
+/// A group's leads column by column, for [`STORE_LEADS_SQL`]'s arrays.
+struct Columns<'a> {
+    text: Vec<Vec<Option<&'a str>>>,
+    received_ms: Vec<i64>,
+    score: Vec<i64>,
+    qualified: Vec<bool>,
+    window: i64,
+}
+
+impl<'a> Columns<'a> {
+    fn of(rows: &'a [Row<'a>]) -> Columns<'a> {
+        let text = |f: &dyn Fn(&'a Row<'a>) -> Option<&'a str>| rows.iter().map(f).collect();
+        Columns {
+            text: vec![
+                text(&|r| Some(&r.id)),
+                text(&|r| Some(&r.received_at)),
+                text(&|r| Some(&r.lead.form)),
+                text(&|r| Some(&r.answers)),
+                text(&|r| r.lead.email.as_deref()),
+                text(&|r| r.lead.experiment.as_deref()),
+                text(&|r| r.lead.variant.as_deref()),
+                text(&|r| r.flag),
+                text(&|r| r.lead.visitor.as_deref()),
+                text(&|r| r.lead.page.as_deref()),
+                text(&|r| r.lead.referrer.as_deref()),
+                text(&|r| r.lead.utm.source.as_deref()),
+                text(&|r| r.lead.utm.medium.as_deref()),
+                text(&|r| r.lead.utm.campaign.as_deref()),
+                text(&|r| r.lead.utm.term.as_deref()),
+                text(&|r| r.lead.utm.content.as_deref()),
+                text(&|r| r.lead.user_agent.as_deref()),
+                text(&|r| r.lead.ip_hash.as_deref()),
+                text(&|r| r.lead.spam_reason.as_deref()),
+                text(&|r| r.lead.consent.as_deref()),
+                text(&|r| Some(&r.lead.dedupe_key)),
+                text(&|r| r.confirmation),
+                text(&|r| r.lead.form_version.as_deref()),
+            ],
+            received_ms: rows.iter().map(|r| r.ms).collect(),
+            score: rows.iter().map(|r| r.lead.score).collect(),
+            qualified: rows.iter().map(|r| r.lead.qualified).collect(),
+            window: DEDUPE_WINDOW_SECS * 1000,
+        }
+    }
+
+    /// The statement's parameters, in its column order.
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let t = |i: usize| -> &(dyn ToSql + Sync) { &self.text[i] };
+        vec![
+            t(0),
+            t(1),
+            &self.received_ms,
+            t(2),
+            t(3),
+            t(4),
+            t(5),
+            t(6),
+            t(7),
+            t(8),
+            t(9),
+            t(10),
+            t(11),
+            t(12),
+            t(13),
+            t(14),
+            t(15),
+            t(16),
+            t(17),
+            &self.score,
+            &self.qualified,
+            t(18),
+            t(19),
+            t(20),
+            t(21),
+            t(22),
+            &self.window,
+        ]
+    }
+}
+
 /// A lead with its stored text formatted and its id chosen.
 struct Row<'a> {
     lead: &'a NewLead,
     id: String,
     received_at: String,
     ms: i64,
-    since: i64,
     answers: String,
     flag: Option<&'static str>,
     confirmation: Option<&'static str>,
@@ -123,7 +229,6 @@ impl<'a> Row<'a> {
             id,
             received_at: lead.received_at.to_rfc3339(),
             ms,
-            since: ms - DEDUPE_WINDOW_SECS * 1000,
             // The map serialises as the object it is; no copy of it is needed.
             answers: serde_json::to_string(&lead.answers)
                 .map_err(|e| StoreError::Database(e.to_string()))?,
@@ -132,46 +237,12 @@ impl<'a> Row<'a> {
             deliveries,
         })
     }
-
-    /// The parameters of [`STORE_LEAD_SQL`].
-    fn params(&self) -> [&(dyn ToSql + Sync); 27] {
-        let lead = self.lead;
-        [
-            &self.id,
-            &self.received_at,
-            &self.ms,
-            &lead.form,
-            &self.answers,
-            &lead.email,
-            &lead.experiment,
-            &lead.variant,
-            &self.flag,
-            &lead.visitor,
-            &lead.page,
-            &lead.referrer,
-            &lead.utm.source,
-            &lead.utm.medium,
-            &lead.utm.campaign,
-            &lead.utm.term,
-            &lead.utm.content,
-            &lead.user_agent,
-            &lead.ip_hash,
-            &lead.score,
-            &lead.qualified,
-            &lead.spam_reason,
-            &lead.consent,
-            &lead.dedupe_key,
-            &self.confirmation,
-            &lead.form_version,
-            &self.since,
-        ]
-    }
 }
 
-/// Writes a group in one transaction: the dedupe keys' locks, then each lead in arrival order
-/// (a lead sees the rows of those before it, so a repeat inside the group is a duplicate), then
-/// what each new lead brings along, then the commit. Every step's statements are pipelined, so
-/// a group of any size costs the round trips of one lead.
+/// Writes a group in one transaction: the dedupe keys' locks, then the leads in one statement
+/// (a repeat inside the group is a duplicate of the first), then what each new lead brings
+/// along, then the commit. Every step's statements are pipelined, so a group of any size costs
+/// the round trips of one lead.
 async fn write_group(pool: &Pool, jobs: &[Job]) -> StoreResult<Vec<LeadReceipt>> {
     let rows = jobs.iter().map(Row::new).collect::<StoreResult<Vec<_>>>()?;
     let mut client = pool.get().await.map_err(unavailable)?;
@@ -179,31 +250,33 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> StoreResult<Vec<LeadReceipt>>
     // Prepared once per pooled connection: a statement passed as text is parsed and
     // described in a round trip of its own before every execution.
     let lock = tx.prepare_cached(LOCK_SQL).await.map_err(db_err)?;
-    let store_lead = tx.prepare_cached(STORE_LEAD_SQL).await.map_err(db_err)?;
+    let store_leads = tx.prepare_cached(STORE_LEADS_SQL).await.map_err(db_err)?;
     let mut keys: Vec<&str> = jobs.iter().map(|j| j.lead.dedupe_key.as_str()).collect();
     keys.sort_unstable();
     keys.dedup();
     // tokio-postgres sends pipelined requests in the order they are first polled, and
-    // PostgreSQL runs them in that order: the locks first, then the leads in arrival order.
-    let (t, st) = (&tx, &store_lead);
+    // PostgreSQL runs them in that order: the locks first, then the leads.
     let key_list: [&(dyn ToSql + Sync); 1] = [&keys];
+    let columns = Columns::of(&rows);
+    let params = columns.params();
     let (locked, stored) = tokio::join!(
         tx.execute(&lock, &key_list),
-        futures_util::future::try_join_all(
-            rows.iter()
-                .map(|r| async move { t.query_one(st, &r.params()).await })
-        )
+        tx.query(&store_leads, &params)
     );
     locked.map_err(db_err)?;
-    let stored = stored.map_err(db_err)?;
-    let receipts: Vec<LeadReceipt> = stored
+    let receipts = stored
+        .map_err(db_err)?
         .iter()
-        .map(|s| LeadReceipt {
-            id: s.get(0),
-            qualified: s.get(1),
-            duplicate: s.get(2),
-        })
-        .collect();
+        .map(receipt)
+        .collect::<StoreResult<Vec<_>>>()?;
+    if receipts.len() != jobs.len() {
+        return Err(StoreError::Database(format!(
+            "{} answers for {} leads",
+            receipts.len(),
+            jobs.len()
+        )));
+    }
+    let t = &tx;
     let implied = tx
         .prepare_cached(IMPLIED_EXPOSURE_SQL)
         .await
