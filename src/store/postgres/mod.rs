@@ -2,9 +2,9 @@
 //! balancer.
 //!
 //! Leads are written in groups (`leads.rs`): whatever leads are waiting go into one
-//! transaction, its statements pipelined on one connection, and each is answered after that
-//! transaction committed, as on SQLite; two group writers keep one group committing while the
-//! next forms. Beacons likewise (`beacons.rs`); other writes are one transaction each on a
+//! transaction (one statement for all of them, pipelined behind their locks), and each is
+//! answered after that transaction committed, as on SQLite; two group writers keep one group committing while the
+//! next forms. Beacons likewise, one statement per group (`beacons.rs`); other writes are one transaction each on a
 //! pooled connection. Deduplication must hold across instances, so a group first takes a
 //! transaction-scoped advisory lock on a hash of each dedupe key before looking for earlier
 //! leads: two instances receiving the same submission serialise on that lock, and the second
