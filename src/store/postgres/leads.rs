@@ -124,84 +124,44 @@ fn receipt(row: &tokio_postgres::Row) -> StoreResult<LeadReceipt> {
     })
 }
 
-/// A group's leads column by column, for [`STORE_LEADS_SQL`]'s arrays.
-struct Columns<'a> {
-    text: Vec<Vec<Option<&'a str>>>,
-    received_ms: Vec<i64>,
-    score: Vec<i64>,
-    qualified: Vec<bool>,
-    window: i64,
-}
-
-impl<'a> Columns<'a> {
-    fn of(rows: &'a [Row<'a>]) -> Columns<'a> {
-        let text = |f: &dyn Fn(&'a Row<'a>) -> Option<&'a str>| rows.iter().map(f).collect();
-        Columns {
-            text: vec![
-                text(&|r| Some(&r.id)),
-                text(&|r| Some(&r.received_at)),
-                text(&|r| Some(&r.lead.form)),
-                text(&|r| Some(&r.answers)),
-                text(&|r| r.lead.email.as_deref()),
-                text(&|r| r.lead.experiment.as_deref()),
-                text(&|r| r.lead.variant.as_deref()),
-                text(&|r| r.flag),
-                text(&|r| r.lead.visitor.as_deref()),
-                text(&|r| r.lead.page.as_deref()),
-                text(&|r| r.lead.referrer.as_deref()),
-                text(&|r| r.lead.utm.source.as_deref()),
-                text(&|r| r.lead.utm.medium.as_deref()),
-                text(&|r| r.lead.utm.campaign.as_deref()),
-                text(&|r| r.lead.utm.term.as_deref()),
-                text(&|r| r.lead.utm.content.as_deref()),
-                text(&|r| r.lead.user_agent.as_deref()),
-                text(&|r| r.lead.ip_hash.as_deref()),
-                text(&|r| r.lead.spam_reason.as_deref()),
-                text(&|r| r.lead.consent.as_deref()),
-                text(&|r| Some(&r.lead.dedupe_key)),
-                text(&|r| r.confirmation),
-                text(&|r| r.lead.form_version.as_deref()),
-            ],
-            received_ms: rows.iter().map(|r| r.ms).collect(),
-            score: rows.iter().map(|r| r.lead.score).collect(),
-            qualified: rows.iter().map(|r| r.lead.qualified).collect(),
-            window: DEDUPE_WINDOW_SECS * 1000,
-        }
+/// A group's leads column by column, in [`STORE_LEADS_SQL`]'s parameter order: one array per
+/// column, then the window in milliseconds.
+fn columns<'a>(rows: &'a [Row<'a>]) -> Vec<Box<dyn ToSql + Sync + Send + 'a>> {
+    fn text<'a>(
+        rows: &'a [Row<'a>],
+        f: impl Fn(&'a Row<'a>) -> Option<&'a str>,
+    ) -> Box<dyn ToSql + Sync + Send + 'a> {
+        Box::new(rows.iter().map(f).collect::<Vec<_>>())
     }
-
-    /// The statement's parameters, in its column order.
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        let t = |i: usize| -> &(dyn ToSql + Sync) { &self.text[i] };
-        vec![
-            t(0),
-            t(1),
-            &self.received_ms,
-            t(2),
-            t(3),
-            t(4),
-            t(5),
-            t(6),
-            t(7),
-            t(8),
-            t(9),
-            t(10),
-            t(11),
-            t(12),
-            t(13),
-            t(14),
-            t(15),
-            t(16),
-            t(17),
-            &self.score,
-            &self.qualified,
-            t(18),
-            t(19),
-            t(20),
-            t(21),
-            t(22),
-            &self.window,
-        ]
-    }
+    vec![
+        text(rows, |r| Some(&r.id)),
+        text(rows, |r| Some(&r.received_at)),
+        Box::new(rows.iter().map(|r| r.ms).collect::<Vec<_>>()),
+        text(rows, |r| Some(&r.lead.form)),
+        text(rows, |r| Some(&r.answers)),
+        text(rows, |r| r.lead.email.as_deref()),
+        text(rows, |r| r.lead.experiment.as_deref()),
+        text(rows, |r| r.lead.variant.as_deref()),
+        text(rows, |r| r.flag),
+        text(rows, |r| r.lead.visitor.as_deref()),
+        text(rows, |r| r.lead.page.as_deref()),
+        text(rows, |r| r.lead.referrer.as_deref()),
+        text(rows, |r| r.lead.utm.source.as_deref()),
+        text(rows, |r| r.lead.utm.medium.as_deref()),
+        text(rows, |r| r.lead.utm.campaign.as_deref()),
+        text(rows, |r| r.lead.utm.term.as_deref()),
+        text(rows, |r| r.lead.utm.content.as_deref()),
+        text(rows, |r| r.lead.user_agent.as_deref()),
+        text(rows, |r| r.lead.ip_hash.as_deref()),
+        Box::new(rows.iter().map(|r| r.lead.score).collect::<Vec<_>>()),
+        Box::new(rows.iter().map(|r| r.lead.qualified).collect::<Vec<_>>()),
+        text(rows, |r| r.lead.spam_reason.as_deref()),
+        text(rows, |r| r.lead.consent.as_deref()),
+        text(rows, |r| Some(&r.lead.dedupe_key)),
+        text(rows, |r| r.confirmation),
+        text(rows, |r| r.lead.form_version.as_deref()),
+        Box::new(DEDUPE_WINDOW_SECS * 1000),
+    ]
 }
 
 /// A lead with its stored text formatted and its id chosen.
@@ -257,8 +217,8 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> StoreResult<Vec<LeadReceipt>>
     // tokio-postgres sends pipelined requests in the order they are first polled, and
     // PostgreSQL runs them in that order: the locks first, then the leads.
     let key_list: [&(dyn ToSql + Sync); 1] = [&keys];
-    let columns = Columns::of(&rows);
-    let params = columns.params();
+    let columns = columns(&rows);
+    let params: Vec<&(dyn ToSql + Sync)> = columns.iter().map(|c| &**c as _).collect();
     let (locked, stored) = tokio::join!(
         tx.execute(&lock, &key_list),
         tx.query(&store_leads, &params)
