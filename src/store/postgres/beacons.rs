@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 const BEACON_BATCH: usize = 512;
 
 /// Commits queued beacons in groups: whatever is waiting goes into one statement (one row
-/// per visitor, see [`fold`]). Ends when the store closes the queue, after
-/// writing everything sent before.
+/// per visitor, see [`fold`]). Ends when the store closes the queue, after writing
+/// everything sent before.
 pub(super) async fn beacon_writer(
     pool: Pool,
     metrics: Arc<CommitMetrics>,
@@ -132,7 +132,8 @@ fn fold<'a>(rows: &[(&'a Exposure, i64)]) -> Folded<'a> {
 }
 
 /// A group's beacons in one statement: new visitors are inserted, known ones counted; the
-/// rows are taken in the arrays' (key) order. The first variant sticks, as in [`EXPOSURE_SQL`](super::EXPOSURE_SQL).
+/// rows are taken in the arrays' (key) order. The first variant sticks, as in
+/// [`EXPOSURE_SQL`](super::EXPOSURE_SQL).
 const GROUP_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page)
      SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[])
      ON CONFLICT (experiment, visitor) DO UPDATE SET views = exposures.views + EXCLUDED.views, last_ms = EXCLUDED.last_ms";

@@ -3,9 +3,9 @@
 //!
 //! Leads are written in groups (`leads.rs`): whatever leads are waiting go into one
 //! transaction (one statement for all of them, pipelined behind their locks), and each is
-//! answered after that transaction committed, as on SQLite; two group writers keep one group committing while the
-//! next forms. Beacons likewise, one statement per group (`beacons.rs`); other writes are one transaction each on a
-//! pooled connection. Deduplication must hold across instances, so a group first takes a
+//! answered after that transaction committed, as on SQLite; two group writers keep one
+//! group committing while the next forms. Beacons likewise, one statement per group
+//! (`beacons.rs`); other writes are one transaction each on a pooled connection. Deduplication must hold across instances, so a group first takes a
 //! transaction-scoped advisory lock on a hash of each dedupe key before looking for earlier
 //! leads: two instances receiving the same submission serialise on that lock, and the second
 //! sees the first's row. (A unique index on the key cannot express "within 5 minutes".)
@@ -24,6 +24,7 @@ mod deliveries;
 mod leads;
 mod lifecycle;
 mod outcomes;
+mod reports;
 mod retention;
 mod schema;
 mod users;
@@ -49,6 +50,21 @@ pub struct PgStore {
 const EXPOSURE_SQL: &str = "INSERT INTO exposures (experiment, visitor, variant, first_ms, last_ms, views, page) VALUES ($1, $2, $3, $4, $4, 1, $5)
      ON CONFLICT (experiment, visitor) DO UPDATE SET views = exposures.views + 1, last_ms = EXCLUDED.last_ms
      RETURNING variant, views";
+
+/// Sends `item` to a writer task's queue (`what`: its kind, for the error), unless
+/// [`Store::close`] has taken the queue.
+fn queue<T>(
+    slot: &std::sync::Mutex<Option<mpsc::UnboundedSender<T>>>,
+    item: T,
+    what: &str,
+) -> StoreResult<()> {
+    let guard = slot.lock().expect("writer queue");
+    let tx = guard
+        .as_ref()
+        .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+    tx.send(item)
+        .map_err(|_| StoreError::Unavailable(format!("the {what} writer has stopped")))
+}
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -104,14 +120,6 @@ impl PgStore {
     }
 }
 
-const COUNTS_SQL: &str = "
-    SELECT e.variant, COUNT(*)::BIGINT, SUM(e.views)::BIGINT,
-      COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM leads l WHERE l.visitor = e.visitor AND l.form = $2 AND l.spam_reason IS NULL
-                  AND NOT (l.experiment IS NOT DISTINCT FROM e.experiment AND l.attribution_flag IS NOT NULL)))::BIGINT,
-      COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM leads l WHERE l.visitor = e.visitor AND l.form = $2 AND l.spam_reason IS NULL AND l.qualified
-                  AND NOT (l.experiment IS NOT DISTINCT FROM e.experiment AND l.attribution_flag IS NOT NULL)))::BIGINT
-    FROM exposures e WHERE e.experiment = $1 GROUP BY e.variant ORDER BY e.variant";
-
 #[async_trait::async_trait]
 impl Store for PgStore {
     async fn insert_lead_with(
@@ -120,18 +128,12 @@ impl Store for PgStore {
         outbox: Option<Outbox>,
     ) -> StoreResult<LeadReceipt> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        {
-            let guard = self.lead_tx.lock().expect("lead queue");
-            let tx = guard
-                .as_ref()
-                .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
-            tx.send(leads::Job {
-                lead,
-                outbox,
-                reply,
-            })
-            .map_err(|_| StoreError::Unavailable("the lead writer has stopped".into()))?;
-        }
+        let job = leads::Job {
+            lead,
+            outbox,
+            reply,
+        };
+        queue(&self.lead_tx, job, "lead")?;
         answer
             .await
             .map_err(|_| StoreError::Unavailable("the lead writer has stopped".into()))?
@@ -158,12 +160,7 @@ impl Store for PgStore {
 
     fn queue_exposure(&self, exposure: Exposure, limit: usize) -> StoreResult<()> {
         let slot = self.beacons.reserve(limit)?;
-        let guard = self.beacon_tx.lock().expect("beacon queue");
-        let tx = guard
-            .as_ref()
-            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
-        tx.send((exposure, slot))
-            .map_err(|_| StoreError::Unavailable("the beacon writer has stopped".into()))
+        queue(&self.beacon_tx, (exposure, slot), "beacon")
     }
 
     async fn experiment_counts(
@@ -171,21 +168,7 @@ impl Store for PgStore {
         experiment: &str,
         goal_form: &str,
     ) -> StoreResult<Vec<VariantCounts>> {
-        let client = self.pool.get().await.map_err(unavailable)?;
-        let rows = client
-            .query(COUNTS_SQL, &[&experiment, &goal_form])
-            .await
-            .map_err(db_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| VariantCounts {
-                variant: r.get(0),
-                visitors: r.get::<_, i64>(1) as u64,
-                views: r.get::<_, Option<i64>>(2).unwrap_or(0) as u64,
-                conversions: r.get::<_, i64>(3) as u64,
-                qualified: r.get::<_, i64>(4) as u64,
-            })
-            .collect())
+        reports::experiment_counts(&self.pool, experiment, goal_form).await
     }
 
     async fn daily_counts(
@@ -193,68 +176,15 @@ impl Store for PgStore {
         experiment: &str,
         goal_form: &str,
     ) -> StoreResult<Vec<DailyVariantCounts>> {
-        let client = self.pool.get().await.map_err(unavailable)?;
-        let rows = client
-            .query(
-                "SELECT day, variant, SUM(v)::BIGINT, SUM(cv)::BIGINT FROM (
-                   SELECT to_char(to_timestamp(first_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, variant, 1 AS v, 0 AS cv FROM exposures WHERE experiment = $1
-                   UNION ALL
-                   SELECT to_char(to_timestamp(MIN(l.received_ms) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), e.variant, 0, 1 FROM exposures e JOIN leads l
-                     ON l.visitor = e.visitor AND l.form = $2 AND l.spam_reason IS NULL
-                    AND NOT (l.experiment IS NOT DISTINCT FROM e.experiment AND l.attribution_flag IS NOT NULL)
-                   WHERE e.experiment = $1 GROUP BY e.visitor, e.variant) t
-                 GROUP BY day, variant ORDER BY day, variant",
-                &[&experiment, &goal_form],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| DailyVariantCounts {
-                day: NaiveDate::parse_from_str(r.get::<_, &str>(0), "%Y-%m-%d").unwrap_or_default(),
-                variant: r.get(1),
-                visitors: r.get::<_, i64>(2) as u64,
-                conversions: r.get::<_, i64>(3) as u64,
-            })
-            .collect())
+        reports::daily_counts(&self.pool, experiment, goal_form).await
     }
 
     async fn funnel(&self) -> StoreResult<Vec<FunnelRow>> {
-        let client = self.pool.get().await.map_err(unavailable)?;
-        let rows = client
-            .query(
-                "SELECT to_char(to_timestamp(received_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
-                        utm_source, utm_campaign, COUNT(*)::BIGINT, SUM(CASE WHEN qualified THEN 1 ELSE 0 END)::BIGINT
-                 FROM leads WHERE spam_reason IS NULL
-                 GROUP BY 1, 2, 3 ORDER BY 1, 2 NULLS LAST, 3 NULLS LAST",
-                &[],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| FunnelRow {
-                day: NaiveDate::parse_from_str(r.get::<_, &str>(0), "%Y-%m-%d").unwrap_or_default(),
-                utm_source: r.get(1),
-                utm_campaign: r.get(2),
-                leads: r.get::<_, i64>(3) as u64,
-                qualified: r.get::<_, i64>(4) as u64,
-            })
-            .collect())
+        reports::funnel(&self.pool).await
     }
 
     async fn experiment_started_at(&self, experiment: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        let client = self.pool.get().await.map_err(unavailable)?;
-        let row = client
-            .query_one(
-                "SELECT MIN(first_ms) FROM exposures WHERE experiment = $1",
-                &[&experiment],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(row
-            .get::<_, Option<i64>>(0)
-            .and_then(DateTime::from_timestamp_millis))
+        reports::experiment_started_at(&self.pool, experiment).await
     }
 
     async fn leads(&self, query: &LeadQuery) -> StoreResult<Vec<Lead>> {
