@@ -44,6 +44,11 @@ pub enum StoreError {
     BadUrl(String),
 }
 
+/// A report row's day, as both stores' queries format it (`YYYY-MM-DD`, UTC).
+fn report_day(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap_or_default()
+}
+
 /// A database error as a [`StoreError`], with its causes: the PostgreSQL driver's own text is
 /// only "db error", the server's message is its source.
 fn db_err(e: impl std::error::Error) -> StoreError {

@@ -58,7 +58,7 @@ pub(super) async fn daily_counts(
     Ok(rows
         .iter()
         .map(|r| DailyVariantCounts {
-            day: NaiveDate::parse_from_str(r.get::<_, &str>(0), "%Y-%m-%d").unwrap_or_default(),
+            day: report_day(r.get(0)),
             variant: r.get(1),
             visitors: r.get::<_, i64>(2) as u64,
             conversions: r.get::<_, i64>(3) as u64,
@@ -81,7 +81,7 @@ pub(super) async fn funnel(pool: &Pool) -> StoreResult<Vec<FunnelRow>> {
     Ok(rows
         .iter()
         .map(|r| FunnelRow {
-            day: NaiveDate::parse_from_str(r.get::<_, &str>(0), "%Y-%m-%d").unwrap_or_default(),
+            day: report_day(r.get(0)),
             utm_source: r.get(1),
             utm_campaign: r.get(2),
             leads: r.get::<_, i64>(3) as u64,

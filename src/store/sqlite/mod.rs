@@ -312,7 +312,7 @@ impl Store for SqliteStore {
             let rows = st.query_map(params![e, g], |r| {
                 let day: String = r.get(0)?;
                 Ok(DailyVariantCounts {
-                    day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap_or_default(),
+                    day: report_day(&day),
                     variant: r.get(1)?,
                     visitors: r.get::<_, i64>(2)? as u64,
                     conversions: r.get::<_, i64>(3)? as u64,
@@ -333,7 +333,7 @@ impl Store for SqliteStore {
             let rows = st.query_map([], |r| {
                 let day: String = r.get(0)?;
                 Ok(FunnelRow {
-                    day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap_or_default(),
+                    day: report_day(&day),
                     utm_source: opt_str(r, 1)?,
                     utm_campaign: opt_str(r, 2)?,
                     leads: r.get::<_, i64>(3)? as u64,
