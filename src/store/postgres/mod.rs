@@ -5,10 +5,11 @@
 //! transaction (one statement for all of them, pipelined behind their locks), and each is
 //! answered after that transaction committed, as on SQLite; two group writers keep one
 //! group committing while the next forms. Beacons likewise, one statement per group
-//! (`beacons.rs`); other writes are one transaction each on a pooled connection. Deduplication must hold across instances, so a group first takes a
-//! transaction-scoped advisory lock on a hash of each dedupe key before looking for earlier
-//! leads: two instances receiving the same submission serialise on that lock, and the second
-//! sees the first's row. (A unique index on the key cannot express "within 5 minutes".)
+//! (`beacons.rs`); other writes are one transaction each on a pooled connection.
+//! Deduplication must hold across instances, so a group first takes a transaction-scoped
+//! advisory lock on a hash of each dedupe key before looking for earlier leads: two instances
+//! receiving the same submission serialise on that lock, and the second sees the first's row.
+//! (A unique index on the key cannot express "within 5 minutes".)
 
 use super::metrics::CommitMetrics;
 use super::queue::{BeaconQueue, Slot};
