@@ -108,8 +108,8 @@ struct Folded<'a> {
     page: Vec<Option<&'a str>>,
 }
 
-/// Folds rows sorted by visitor (a stable sort, so each visitor's beacons are in arrival
-/// order). One statement cannot upsert a row twice, so repeats are folded first.
+/// Folds rows sorted by experiment and visitor (a stable sort, so each visitor's beacons are
+/// in arrival order). One statement cannot upsert a row twice, so repeats are folded first.
 fn fold<'a>(rows: &[(&'a Exposure, i64)]) -> Folded<'a> {
     let mut f = Folded::default();
     for (e, ms) in rows {
