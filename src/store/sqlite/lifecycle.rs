@@ -157,10 +157,13 @@ pub(super) fn latest_by_email(
         .join(", ");
     let sql = format!(
         "SELECT {} FROM leads WHERE email IN ({marks}) ORDER BY received_ms, rowid",
-        super::LEAD_COLUMNS
+        super::leads::LEAD_COLUMNS
     );
     let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(emails), super::lead_from_row)?;
+    let rows = st.query_map(
+        rusqlite::params_from_iter(emails),
+        super::leads::lead_from_row,
+    )?;
     for lead in rows {
         let lead = lead?;
         if let Some(email) = lead.lead.email.clone() {
@@ -175,10 +178,10 @@ pub(super) fn uncontacted(c: &Connection, limit: u32) -> rusqlite::Result<Vec<Le
     let sql = format!(
         "SELECT {} FROM leads WHERE contacted_ms IS NULL AND stage = 'new' AND spam_reason IS NULL
          ORDER BY qualified DESC, received_ms, rowid LIMIT ?1",
-        super::LEAD_COLUMNS
+        super::leads::LEAD_COLUMNS
     );
     c.prepare_cached(&sql)?
-        .query_map(params![limit], super::lead_from_row)?
+        .query_map(params![limit], super::leads::lead_from_row)?
         .collect()
 }
 

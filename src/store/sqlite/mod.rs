@@ -8,7 +8,7 @@
 
 use super::metrics::CommitMetrics;
 use super::*;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -17,9 +17,11 @@ use tokio::sync::oneshot;
 pub mod backup;
 mod confirm;
 mod deliveries;
+mod leads;
 mod lifecycle;
 mod outcomes;
 mod recent;
+mod reports;
 mod retention;
 mod users;
 mod writer;
@@ -163,92 +165,6 @@ fn opt_str(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> 
     r.get(i)
 }
 
-const LEAD_COLUMNS: &str = "id, received_at, form, answers, email, experiment, variant, attribution_flag, visitor, page, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, user_agent, ip_hash, score, qualified, spam_reason, consent, dedupe_key, stage, stage_ms, contacted_ms, sales_qualified_ms, opportunity_ms, customer_ms, disqualified_ms, pipeline_minor, revenue_minor, currency, confirmation, confirmed_ms, form_version";
-
-fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
-    let received: String = r.get(1)?;
-    let answers: String = r.get(3)?;
-    let flag: Option<String> = r.get(7)?;
-    Ok(Lead {
-        id: r.get(0)?,
-        lead: NewLead {
-            received_at: DateTime::parse_from_rfc3339(&received)
-                .map(|d| d.with_timezone(&Utc))
-                .unwrap_or_default(),
-            form: r.get(2)?,
-            answers: serde_json::from_str(&answers).unwrap_or_default(),
-            email: opt_str(r, 4)?,
-            experiment: opt_str(r, 5)?,
-            variant: opt_str(r, 6)?,
-            attribution_flag: flag.as_deref().and_then(AttributionFlag::parse),
-            visitor: opt_str(r, 8)?,
-            page: opt_str(r, 9)?,
-            referrer: opt_str(r, 10)?,
-            utm: Utm {
-                source: opt_str(r, 11)?,
-                medium: opt_str(r, 12)?,
-                campaign: opt_str(r, 13)?,
-                term: opt_str(r, 14)?,
-                content: opt_str(r, 15)?,
-            },
-            user_agent: opt_str(r, 16)?,
-            ip_hash: opt_str(r, 17)?,
-            score: r.get(18)?,
-            qualified: r.get(19)?,
-            spam_reason: opt_str(r, 20)?,
-            consent: opt_str(r, 21)?,
-            dedupe_key: r.get(22)?,
-            confirmation: opt_str(r, 33)?.as_deref().and_then(Confirmation::parse),
-            form_version: opt_str(r, 35)?,
-        },
-        confirmed_at: crate::store::deliveries::from_ms(r.get(34)?),
-        stage: lifecycle::state_from_row(r, 23)?,
-    })
-}
-
-/// WHERE clause and parameters of a lead query.
-fn lead_filter(q: &LeadQuery) -> (String, Vec<rusqlite::types::Value>) {
-    let (w, params) = q.where_clause('?');
-    let values = params
-        .into_iter()
-        .map(|p| match p {
-            FilterValue::Text(t) => rusqlite::types::Value::Text(t),
-            FilterValue::Flag(f) => rusqlite::types::Value::Integer(i64::from(f)),
-        })
-        .collect();
-    (w, values)
-}
-
-/// Counts per variant. Conversions go from the goal form's leads (`leads_form`) to the
-/// exposures' primary key: there is no index on the leads' visitor (see `recent.rs`), and an
-/// experiment has far fewer leads than exposed visitors. `CROSS JOIN` keeps that join order.
-const COUNTS_SQL: &str = "
-    WITH conv AS (
-      SELECT e.variant, COUNT(DISTINCT l.visitor) AS conversions,
-        COUNT(DISTINCT CASE WHEN l.qualified = 1 THEN l.visitor END) AS qualified
-      FROM leads l CROSS JOIN exposures e ON e.experiment = ?1 AND e.visitor = l.visitor
-      WHERE l.form = ?2 AND l.spam_reason IS NULL
-        AND NOT (l.experiment = e.experiment AND l.attribution_flag IS NOT NULL)
-      GROUP BY e.variant),
-    seen AS (
-      SELECT variant, COUNT(*) AS visitors, SUM(views) AS views FROM exposures
-      WHERE experiment = ?1 GROUP BY variant)
-    SELECT s.variant, s.visitors, s.views, COALESCE(c.conversions, 0), COALESCE(c.qualified, 0)
-    FROM seen s LEFT JOIN conv c ON c.variant = s.variant ORDER BY s.variant";
-
-/// Visitors and conversions per UTC day and variant; a conversion counts on the day of the
-/// visitor's first goal lead. Same join order as [`COUNTS_SQL`].
-const DAILY_SQL: &str = "
-    SELECT day, variant, SUM(v), SUM(cv) FROM (
-      SELECT date(first_ms / 1000, 'unixepoch') AS day, variant, 1 AS v, 0 AS cv FROM exposures WHERE experiment = ?1
-      UNION ALL
-      SELECT date(MIN(l.received_ms) / 1000, 'unixepoch'), e.variant, 0, 1
-      FROM leads l CROSS JOIN exposures e ON e.experiment = ?1 AND e.visitor = l.visitor
-      WHERE l.form = ?2 AND l.spam_reason IS NULL
-        AND NOT (l.experiment = e.experiment AND l.attribution_flag IS NOT NULL)
-      GROUP BY e.visitor, e.variant)
-    GROUP BY day, variant ORDER BY day, variant";
-
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn insert_lead_with(
@@ -285,20 +201,8 @@ impl Store for SqliteStore {
         goal_form: &str,
     ) -> StoreResult<Vec<VariantCounts>> {
         let (e, g) = (experiment.to_owned(), goal_form.to_owned());
-        self.read(move |c| {
-            let mut st = c.prepare_cached(COUNTS_SQL)?;
-            let rows = st.query_map(params![e, g], |r| {
-                Ok(VariantCounts {
-                    variant: r.get(0)?,
-                    visitors: r.get::<_, i64>(1)? as u64,
-                    views: r.get::<_, i64>(2)? as u64,
-                    conversions: r.get::<_, i64>(3)? as u64,
-                    qualified: r.get::<_, i64>(4)? as u64,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+        self.read(move |c| reports::experiment_counts(c, &e, &g))
+            .await
     }
 
     async fn daily_counts(
@@ -307,86 +211,29 @@ impl Store for SqliteStore {
         goal_form: &str,
     ) -> StoreResult<Vec<DailyVariantCounts>> {
         let (e, g) = (experiment.to_owned(), goal_form.to_owned());
-        self.read(move |c| {
-            let mut st = c.prepare_cached(DAILY_SQL)?;
-            let rows = st.query_map(params![e, g], |r| {
-                let day: String = r.get(0)?;
-                Ok(DailyVariantCounts {
-                    day: report_day(&day),
-                    variant: r.get(1)?,
-                    visitors: r.get::<_, i64>(2)? as u64,
-                    conversions: r.get::<_, i64>(3)? as u64,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+        self.read(move |c| reports::daily_counts(c, &e, &g)).await
     }
 
     async fn funnel(&self) -> StoreResult<Vec<FunnelRow>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT date(received_ms / 1000, 'unixepoch') AS day, utm_source, utm_campaign, COUNT(*), SUM(qualified)
-                 FROM leads WHERE spam_reason IS NULL
-                 GROUP BY day, utm_source, utm_campaign ORDER BY day, utm_source NULLS LAST, utm_campaign NULLS LAST",
-            )?;
-            let rows = st.query_map([], |r| {
-                let day: String = r.get(0)?;
-                Ok(FunnelRow {
-                    day: report_day(&day),
-                    utm_source: opt_str(r, 1)?,
-                    utm_campaign: opt_str(r, 2)?,
-                    leads: r.get::<_, i64>(3)? as u64,
-                    qualified: r.get::<_, i64>(4)? as u64,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+        self.read(reports::funnel).await
     }
 
     async fn experiment_started_at(&self, experiment: &str) -> StoreResult<Option<DateTime<Utc>>> {
         let e = experiment.to_owned();
-        let ms: Option<i64> = self
-            .read(move |c| {
-                c.query_row(
-                    "SELECT MIN(first_ms) FROM exposures WHERE experiment = ?1",
-                    params![e],
-                    |r| r.get(0),
-                )
-            })
+        let ms = self
+            .read(move |c| reports::experiment_started_ms(c, &e))
             .await?;
         Ok(ms.and_then(DateTime::from_timestamp_millis))
     }
 
     async fn leads(&self, query: &LeadQuery) -> StoreResult<Vec<Lead>> {
         let q = query.clone();
-        self.read(move |c| {
-            let (w, mut p) = lead_filter(&q);
-            let limit = if q.limit == 0 { -1 } else { i64::from(q.limit) };
-            p.push(limit.into());
-            p.push(i64::from(q.offset).into());
-            let n = p.len();
-            let sql = format!("SELECT {LEAD_COLUMNS} FROM leads {w} ORDER BY received_ms DESC, id DESC LIMIT ?{} OFFSET ?{n}", n - 1);
-            let mut st = c.prepare(&sql)?;
-            let rows = st.query_map(rusqlite::params_from_iter(p), lead_from_row)?;
-            rows.collect()
-        })
-        .await
+        self.read(move |c| leads::list(c, &q)).await
     }
 
     async fn count_leads(&self, query: &LeadQuery) -> StoreResult<u64> {
         let q = query.clone();
-        self.read(move |c| {
-            let (w, p) = lead_filter(&q);
-            c.query_row(
-                &format!("SELECT COUNT(*) FROM leads {w}"),
-                rusqlite::params_from_iter(p),
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-        })
-        .await
+        self.read(move |c| leads::count(c, &q)).await
     }
 
     async fn erase_leads(&self, email: &str) -> StoreResult<u64> {
@@ -404,16 +251,7 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let id = id.to_owned();
-        self.read(move |c| {
-            use rusqlite::OptionalExtension;
-            c.query_row(
-                &format!("SELECT {LEAD_COLUMNS} FROM leads WHERE received_ms BETWEEN ?1 AND ?2 AND id = ?3"),
-                params![from, to, id],
-                lead_from_row,
-            )
-            .optional()
-        })
-        .await
+        self.read(move |c| leads::by_id(c, (from, to), &id)).await
     }
 
     async fn claim_deliveries(&self, claim: Claim) -> StoreResult<Claimed> {

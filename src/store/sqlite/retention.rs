@@ -130,10 +130,13 @@ pub(super) fn page(
     values.push(i64::from(limit).into());
     let sql = format!(
         "SELECT {} FROM leads {w} ORDER BY received_ms, id LIMIT ?{}",
-        super::LEAD_COLUMNS,
+        super::leads::LEAD_COLUMNS,
         values.len()
     );
     let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(values), super::lead_from_row)?;
+    let rows = st.query_map(
+        rusqlite::params_from_iter(values),
+        super::leads::lead_from_row,
+    )?;
     rows.collect()
 }
