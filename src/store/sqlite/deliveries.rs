@@ -61,6 +61,11 @@ pub(super) fn insert(
     at_ms: i64,
     deliveries: &[NewDelivery],
 ) -> rusqlite::Result<()> {
+    // Most leads have no delivery configured: no statement lookup for them (the cache hashes
+    // the whole SQL text twice per use).
+    if deliveries.is_empty() {
+        return Ok(());
+    }
     let mut st = tx.prepare_cached(
         "INSERT INTO deliveries (lead_id, event_id, event_type, target, body, next_attempt_ms, created_ms, status)
          VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?7 = 'held' THEN NULL ELSE coalesce(?8, ?6) END, ?6, ?7)",
