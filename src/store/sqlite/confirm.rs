@@ -3,6 +3,7 @@
 //! deliveries can never disagree (see `store::opt_in`).
 
 use super::super::*;
+use super::count_column;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// A confirmation for the writer: the lead, the `received_ms` window its id names (leads
@@ -64,8 +65,8 @@ pub(super) fn counts(conn: &Connection) -> rusqlite::Result<Vec<ConfirmationCoun
     .query_map([], |r| {
         Ok(ConfirmationCounts {
             form: r.get(0)?,
-            unconfirmed: r.get::<_, i64>(1)? as u64,
-            confirmed: r.get::<_, i64>(2)? as u64,
+            unconfirmed: count_column(r, 1)?,
+            confirmed: count_column(r, 2)?,
         })
     })?
     .collect()

@@ -165,6 +165,11 @@ fn opt_str(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> 
     r.get(i)
 }
 
+/// A `COUNT(*)` or `SUM` column: SQLite returns them as signed integers, never negative here.
+fn count_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    r.get::<_, i64>(i).map(|n| n as u64)
+}
+
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn insert_lead_with(

@@ -2,7 +2,7 @@
 
 use super::super::outcomes::{OutcomeRow, SourceOutcomeRow};
 use super::super::StoreResult;
-use super::{opt_str, SqliteStore};
+use super::{count_column, opt_str, SqliteStore};
 use rusqlite::params;
 
 /// Goal leads of exposed visitors, from the goal form's leads to the exposures' primary key
@@ -64,10 +64,10 @@ pub(super) async fn source_outcomes(store: &SqliteStore) -> StoreResult<Vec<Sour
                     utm_source: opt_str(r, 0)?,
                     utm_campaign: opt_str(r, 1)?,
                     currency: opt_str(r, 2)?,
-                    leads: r.get::<_, i64>(3)? as u64,
-                    qualified: r.get::<_, i64>(4)? as u64,
-                    opportunities: r.get::<_, i64>(5)? as u64,
-                    customers: r.get::<_, i64>(6)? as u64,
+                    leads: count_column(r, 3)?,
+                    qualified: count_column(r, 4)?,
+                    opportunities: count_column(r, 5)?,
+                    customers: count_column(r, 6)?,
                     revenue_minor: r.get(7)?,
                 })
             })?;

@@ -2,8 +2,8 @@
 //! experiment started. Each runs on a reader connection (`SqliteStore::read`).
 
 use super::super::*;
-use super::opt_str;
-use rusqlite::{params, Connection};
+use super::{count_column, opt_str};
+use rusqlite::{params, Connection, Params, Row};
 
 /// Counts per variant. Conversions go from the goal form's leads (`leads_form`) to the
 /// exposures' primary key: there is no index on the leads' visitor (see `recent.rs`), and an
@@ -35,23 +35,43 @@ const DAILY_SQL: &str = "
       GROUP BY e.visitor, e.variant)
     GROUP BY day, variant ORDER BY day, variant";
 
+/// Leads and qualified leads per UTC day, UTM source and campaign, spam left out.
+const FUNNEL_SQL: &str = "
+    SELECT date(received_ms / 1000, 'unixepoch') AS day, utm_source, utm_campaign, COUNT(*), SUM(qualified)
+    FROM leads WHERE spam_reason IS NULL
+    GROUP BY day, utm_source, utm_campaign ORDER BY day, utm_source NULLS LAST, utm_campaign NULLS LAST";
+
+/// Every row of a report query, through the statement cache (reports run the same SQL again
+/// and again).
+fn all<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl Params,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    c.prepare_cached(sql)?.query_map(params, row)?.collect()
+}
+
+/// A report row's `YYYY-MM-DD` day column.
+fn day(r: &Row<'_>, i: usize) -> rusqlite::Result<chrono::NaiveDate> {
+    r.get::<_, String>(i).map(|d| report_day(&d))
+}
+
 /// Visitors, views, conversions and qualified conversions per variant of `experiment`.
 pub(super) fn experiment_counts(
     c: &Connection,
     experiment: &str,
     goal_form: &str,
 ) -> rusqlite::Result<Vec<VariantCounts>> {
-    let mut st = c.prepare_cached(COUNTS_SQL)?;
-    let rows = st.query_map(params![experiment, goal_form], |r| {
+    all(c, COUNTS_SQL, params![experiment, goal_form], |r| {
         Ok(VariantCounts {
             variant: r.get(0)?,
-            visitors: r.get::<_, i64>(1)? as u64,
-            views: r.get::<_, i64>(2)? as u64,
-            conversions: r.get::<_, i64>(3)? as u64,
-            qualified: r.get::<_, i64>(4)? as u64,
+            visitors: count_column(r, 1)?,
+            views: count_column(r, 2)?,
+            conversions: count_column(r, 3)?,
+            qualified: count_column(r, 4)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// [`DAILY_SQL`]'s rows.
@@ -60,37 +80,27 @@ pub(super) fn daily_counts(
     experiment: &str,
     goal_form: &str,
 ) -> rusqlite::Result<Vec<DailyVariantCounts>> {
-    let mut st = c.prepare_cached(DAILY_SQL)?;
-    let rows = st.query_map(params![experiment, goal_form], |r| {
-        let day: String = r.get(0)?;
+    all(c, DAILY_SQL, params![experiment, goal_form], |r| {
         Ok(DailyVariantCounts {
-            day: report_day(&day),
+            day: day(r, 0)?,
             variant: r.get(1)?,
-            visitors: r.get::<_, i64>(2)? as u64,
-            conversions: r.get::<_, i64>(3)? as u64,
+            visitors: count_column(r, 2)?,
+            conversions: count_column(r, 3)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
-/// Leads and qualified leads (spam left out) per UTC day, UTM source and campaign.
+/// [`FUNNEL_SQL`]'s rows.
 pub(super) fn funnel(c: &Connection) -> rusqlite::Result<Vec<FunnelRow>> {
-    let mut st = c.prepare_cached(
-        "SELECT date(received_ms / 1000, 'unixepoch') AS day, utm_source, utm_campaign, COUNT(*), SUM(qualified)
-         FROM leads WHERE spam_reason IS NULL
-         GROUP BY day, utm_source, utm_campaign ORDER BY day, utm_source NULLS LAST, utm_campaign NULLS LAST",
-    )?;
-    let rows = st.query_map([], |r| {
-        let day: String = r.get(0)?;
+    all(c, FUNNEL_SQL, [], |r| {
         Ok(FunnelRow {
-            day: report_day(&day),
+            day: day(r, 0)?,
             utm_source: opt_str(r, 1)?,
             utm_campaign: opt_str(r, 2)?,
-            leads: r.get::<_, i64>(3)? as u64,
-            qualified: r.get::<_, i64>(4)? as u64,
+            leads: count_column(r, 3)?,
+            qualified: count_column(r, 4)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// The first exposure of `experiment`, in milliseconds since the epoch.
